@@ -1,0 +1,71 @@
+"""The root ``threadline`` command and the options every subcommand shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from threadline.errors import ThreadlineError
+from threadline.store import open_store, resolve_url
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="threadline",
+    help="Drafts client deliverables from Slack, Gmail, Calendar and Notion, every claim cited.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@dataclass
+class Settings:
+    db: str | None
+
+    @property
+    def url(self) -> str:
+        return resolve_url(self.db)
+
+    def engine(self) -> Engine:
+        try:
+            return open_store(self.db)
+        except ThreadlineError as exc:
+            fail(str(exc))
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="THREADLINE_DB",
+        help="Database URL or SQLite path (default: SQLite in the user data dir).",
+    ),
+) -> None:
+    ctx.obj = Settings(db=db)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Settings)
+    return obj
+
+
+def _register() -> None:
+    # Importing the command modules attaches their commands to ``app``.
+    from threadline.cli import demo, imports, status  # noqa: F401
+
+
+_register()

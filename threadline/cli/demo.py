@@ -1,0 +1,1 @@
+"""``threadline demo`` and ``threadline sample-workspace``."""

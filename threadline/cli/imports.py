@@ -1,0 +1,82 @@
+"""``threadline import <kind> PATH``: read an export file into the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from threadline.cli.app import app, console, fail, settings
+from threadline.cli.progress import item_progress
+from threadline.connectors.base import open_importer
+from threadline.connectors.runner import ImportSummary, run_import
+from threadline.errors import ThreadlineError
+
+import_app = typer.Typer(
+    help="Import a platform's export file into the store.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+
+
+def import_file(
+    engine: Engine, kind: str, path: Path, out: Console, **options: object
+) -> ImportSummary:
+    """Run one import with a progress bar and print its summary line."""
+    importer = open_importer(kind, path, **options)
+    with item_progress(out) as progress:
+        task = progress.add_task(f"{kind} {path.name}", total=importer.estimate())
+        summary = run_import(engine, importer, path, progress=lambda n: progress.advance(task, n))
+        progress.update(task, total=progress.tasks[task].completed)
+    out.print(f"[green]✓[/] {kind} {path.name}: {summary.line} ({summary.seconds:.1f}s)")
+    if summary.error:
+        out.print(f"[yellow]warning:[/] {summary.error}")
+    if summary.counts.quarantined:
+        out.print("  see [bold]threadline quarantine list[/] for what could not be read")
+    return summary
+
+
+def _run(ctx: typer.Context, kind: str, path: Path, **options: object) -> None:
+    engine = settings(ctx).engine()
+    try:
+        import_file(engine, kind, path, console, **options)
+    except ThreadlineError as exc:
+        fail(f"{kind} import of {path}: {exc}")
+
+
+PathArg = typer.Argument(..., help="The export file or folder.", show_default=False)
+
+
+@import_app.command("slack-export")
+def slack_export(ctx: typer.Context, path: Path = PathArg) -> None:
+    """A Slack workspace export (the .zip, or the folder it unpacks to)."""
+    _run(ctx, "slack-export", path)
+
+
+@import_app.command("mbox")
+def mbox(ctx: typer.Context, path: Path = PathArg) -> None:
+    """An mbox file (Gmail Takeout's All mail.mbox), an .eml file or a folder of .eml files."""
+    _run(ctx, "mbox", path)
+
+
+@import_app.command("eml")
+def eml(ctx: typer.Context, path: Path = PathArg) -> None:
+    """One .eml file or a folder of them."""
+    _run(ctx, "eml", path)
+
+
+@import_app.command("ics")
+def ics(
+    ctx: typer.Context,
+    path: Path = PathArg,
+    default_tz: str = typer.Option("UTC", help="Time zone for floating times."),
+) -> None:
+    """An iCalendar file (or folder of them); recurring events are expanded over a window."""
+    _run(ctx, "ics", path, default_tz=default_tz)
+
+
+@import_app.command("notion-export")
+def notion_export(ctx: typer.Context, path: Path = PathArg) -> None:
+    """A Notion "Markdown & CSV" export (the .zip, or the folder it unpacks to)."""
+    _run(ctx, "notion-export", path)

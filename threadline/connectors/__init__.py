@@ -1,0 +1,1 @@
+"""Connectors and importers: everything that brings items in from a platform."""

@@ -1,0 +1,78 @@
+"""Opening the store: resolve the URL, create the engine, bring the schema up to date."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+
+from threadline.errors import StoreError
+from threadline.paths import default_db_path
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def resolve_url(db: str | None = None) -> str:
+    """``--db`` wins, then ``THREADLINE_DB``, then SQLite in the user data dir.
+
+    A bare path is taken as a SQLite file.
+    """
+    value = db or os.environ.get("THREADLINE_DB") or str(default_db_path())
+    if "://" in value:
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+    path = Path(value).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, issue BEGIN, so DDL in migrations is transactional too
+    # and a crash mid-migration leaves nothing half-made.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL keeps readers (status, web) working while an import writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_store(db: str | None = None, *, upgrade: bool = True) -> Engine:
+    url = resolve_url(db)
+    engine = create(url)
+    try:
+        if upgrade:
+            migrate(engine)
+    except OperationalError as exc:
+        shown = engine.url.render_as_string(hide_password=True)
+        raise StoreError(
+            f"cannot open the store at {shown}: {exc.orig}. "
+            "Check --db / THREADLINE_DB, that the server is running and the database exists."
+        ) from exc
+    return engine
