@@ -27,7 +27,15 @@ def import_file(
     importer = open_importer(kind, path, **options)
     with item_progress(out) as progress:
         task = progress.add_task(f"{kind} {path.name}", total=importer.estimate())
-        summary = run_import(engine, importer, path, progress=lambda n: progress.advance(task, n))
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            state = progress.tasks[task]
+            # Estimates are hints (day files, bytes); never show a bar past its end.
+            if state.total is not None and state.completed > state.total:
+                progress.update(task, total=state.completed * 1.1)
+
+        summary = run_import(engine, importer, path, progress=advance)
         progress.update(task, total=progress.tasks[task].completed)
     out.print(f"[green]✓[/] {kind} {path.name}: {summary.line} ({summary.seconds:.1f}s)")
     if summary.error:
@@ -49,9 +57,15 @@ PathArg = typer.Argument(..., help="The export file or folder.", show_default=Fa
 
 
 @import_app.command("slack-export")
-def slack_export(ctx: typer.Context, path: Path = PathArg) -> None:
+def slack_export(
+    ctx: typer.Context,
+    path: Path = PathArg,
+    domain: str = typer.Option(
+        "", help="The workspace's <domain>.slack.com, which exports omit; gives permalinks."
+    ),
+) -> None:
     """A Slack workspace export (the .zip, or the folder it unpacks to)."""
-    _run(ctx, "slack-export", path)
+    _run(ctx, "slack-export", path, domain=domain)
 
 
 @import_app.command("mbox")

@@ -1,0 +1,1 @@
+"""The context layer: what the stored items mean (clients, weeks, storylines)."""
