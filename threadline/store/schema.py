@@ -97,6 +97,7 @@ item = Table(
     Index(None, "thread_id"),
     Index(None, "occurred_at"),
     Index(None, "author_key"),
+    Index(None, "last_changed_at"),
 )
 
 item_version = Table(
