@@ -65,7 +65,15 @@ def settings(ctx: typer.Context) -> Settings:
 
 def _register() -> None:
     # Importing the command modules attaches their commands to ``app``.
-    from threadline.cli import demo, imports, status  # noqa: F401
+    from threadline.cli import (  # noqa: F401
+        accumulate,
+        clients,
+        demo,
+        imports,
+        people,
+        status,
+        timeline,
+    )
 
 
 _register()

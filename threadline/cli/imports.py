@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
+from threadline.cli.accumulate import fold_context
 from threadline.cli.app import app, console, fail, settings
 from threadline.cli.progress import item_progress
 from threadline.connectors.base import open_importer
@@ -21,10 +22,16 @@ app.add_typer(import_app, name="import")
 
 
 def import_file(
-    engine: Engine, kind: str, path: Path, out: Console, **options: object
+    engine: Engine,
+    kind: str,
+    path: Path,
+    out: Console,
+    *,
+    clients_file: Path | None = None,
+    options: dict[str, object] | None = None,
 ) -> ImportSummary:
-    """Run one import with a progress bar and print its summary line."""
-    importer = open_importer(kind, path, **options)
+    """Run one import with a progress bar, print its summary, then fold it into the context."""
+    importer = open_importer(kind, path, **(options or {}))
     with item_progress(out) as progress:
         task = progress.add_task(f"{kind} {path.name}", total=importer.estimate())
 
@@ -42,13 +49,14 @@ def import_file(
         out.print(f"[yellow]warning:[/] {summary.error}")
     if summary.counts.quarantined:
         out.print("  see [bold]threadline quarantine list[/] for what could not be read")
+    fold_context(engine, out, clients_file=clients_file)
     return summary
 
 
 def _run(ctx: typer.Context, kind: str, path: Path, **options: object) -> None:
     engine = settings(ctx).engine()
     try:
-        import_file(engine, kind, path, console, **options)
+        import_file(engine, kind, path, console, options=options)
     except ThreadlineError as exc:
         fail(f"{kind} import of {path}: {exc}")
 

@@ -205,8 +205,9 @@ def _conversation(entry: dict[str, Any], kind: str, workspace: Workspace) -> Con
     else:
         people = ", ".join(workspace.name_of(member) for member in members) or name
         label = f"{'DM' if kind == 'dm' else 'Group DM'} with {people or conversation_id}"
+    shared = any(entry.get(flag) is True for flag in ("is_ext_shared", "is_shared"))
     return Conversation(
-        id=conversation_id, kind=kind, folder=folder, name=label, members=members
+        id=conversation_id, kind=kind, folder=folder, name=label, members=members, shared=shared
     )
 
 

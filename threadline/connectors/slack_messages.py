@@ -46,6 +46,8 @@ class Conversation:
     name: str
     """How the conversation is shown: ``#general``, ``DM with Ann Lee``."""
     members: tuple[str, ...] = ()
+    shared: bool = False
+    """A Slack Connect channel, shared with another organisation: a strong client signal."""
 
 
 @dataclass
@@ -188,6 +190,8 @@ class MessageMapper:
             thread_ts = None
         if subtype:
             native["subtype"] = subtype
+        if conversation.shared:
+            native["is_ext_shared"] = "1"
         links.extend(LinkRef(kind="mention", target=f"slack:{m}") for m in mentions)
         targets = []
         for url in urls:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, func, select
@@ -45,10 +46,10 @@ class AccumulationReport:
     seconds_by_folder: dict[str, float] = field(default_factory=dict)
 
 
-def default_folders() -> list[Folder]:
+def default_folders(clients_file: Path | None = None) -> list[Folder]:
     from threadline.context.registry import builtin_folders
 
-    return builtin_folders()
+    return builtin_folders(clients_file)
 
 
 def watermark(conn: Connection) -> datetime | None:

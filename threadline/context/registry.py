@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from threadline.context.accumulate import Folder
 
 
-def builtin_folders() -> list[Folder]:
-    return []
+def builtin_folders(clients_file: Path | None = None) -> list[Folder]:
+    from threadline.context.clients import ClientsFolder
+    from threadline.context.people import PeopleFolder
+    from threadline.context.timeline import TimelineFolder
+
+    return [PeopleFolder(), ClientsFolder(clients_file), TimelineFolder()]

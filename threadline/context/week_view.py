@@ -123,7 +123,8 @@ def _group(conn: Connection, entries: list[WeekItem]) -> list[ThreadGroup]:
 
     by_thread: dict[str, str] = {}
     for entry in entries:
-        if entry.thread_id:
+        # A Notion thread id is the page tree's root: far too wide to mean "same matter".
+        if entry.thread_id and entry.platform != "notion":
             first = by_thread.setdefault(entry.thread_id, entry.canonical_id)
             union(first, entry.canonical_id)
     for source, target in _links_among(conn, parent.keys()):

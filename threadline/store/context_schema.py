@@ -36,6 +36,16 @@ person_evidence = Table(
     Index(None, "identity_key"),
 )
 
+# Keys that find identities again without a scan: "~addr:jane@x" (strong), "~name:doe" (weak).
+identity_token = Table(
+    "identity_token",
+    metadata,
+    Column("token", String(320), nullable=False),
+    Column("identity_key", String(320), nullable=False),
+    PrimaryKeyConstraint("token", "identity_key"),
+    Index(None, "identity_key"),
+)
+
 # The user's own decisions about people, which no rebuild may undo.
 person_decision = Table(
     "person_decision",
@@ -109,6 +119,8 @@ storyline = Table(
     "storyline",
     metadata,
     Column("id", Integer, primary_key=True),
+    # The canonical id of its earliest item: stable while the storyline grows.
+    Column("key", String(512), nullable=False, unique=True),
     Column("title", Text, nullable=False),
     # open | resolved | waiting
     Column("status", String(16), nullable=False),

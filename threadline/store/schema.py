@@ -44,6 +44,34 @@ source = Table(
     UniqueConstraint("platform", "kind", "account"),
 )
 
+# A live connection to one account. Its secrets are NOT here: they live encrypted apart
+# (threadline.connectors.credentials), keyed by the connection id.
+connection = Table(
+    "connection",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(32), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("account", String(255), nullable=False),
+    Column("label", String(255), nullable=False, default=""),
+    Column("source_id", ForeignKey("source.id")),
+    Column("api_url", Text),
+    Column("scopes", json_type(), nullable=False),
+    Column("options", json_type(), nullable=False),
+    # The resume point, saved in the same transaction as the page of items it follows.
+    Column("cursor", json_type()),
+    Column("cadence_seconds", Integer, nullable=False),
+    # never | ok | error | auth (reconnect needed) | paused
+    Column("status", String(16), nullable=False),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("items", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("name", "account"),
+)
+
 import_run = Table(
     "import_run",
     metadata,
@@ -139,6 +167,7 @@ identity = Table(
     Column("person_id", ForeignKey("person.id")),
     Column("profile", json_type(), nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
+    Index(None, "person_id"),
 )
 
 link = Table(

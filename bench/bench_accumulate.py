@@ -1,0 +1,142 @@
+"""Accumulation cost: folding 1,000 new items into stores of growing size stays flat.
+
+    python bench/bench_accumulate.py --scales 2 20 200 --weeks 12
+
+For each scale: generate the sample workspace, import it and fold it all (the store), then
+import 1,000 new Slack messages in a later week across the same channels and people, and
+time the incremental fold of just those. The baseline is the same fold at the smallest
+scale, in the same run: a flat ratio means the cost follows the new items, not the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from threadline.connectors.base import open_importer
+from threadline.connectors.runner import run_import
+from threadline.context.accumulate import accumulate
+from threadline.context.registry import builtin_folders
+from threadline.records import IdentityRef, ItemRecord, Record, SourceInfo
+from threadline.sample import FILES, generate_workspace
+from threadline.sample.clients_yaml import sample_clients_config
+from threadline.store import open_store
+from threadline.store.schema import item
+
+KINDS = {"slack": "slack-export", "email": "mbox", "calendar": "ics", "notion": "notion-export"}
+PHRASES = [
+    "Pushed the fix for {topic} to staging, can you check before EOD Friday?",
+    "Client confirmed the {topic} numbers, moving the task to Done.",
+    "Heads-up: {topic} is slipping by two days, waiting on the API keys.",
+    "Notes from today's call on {topic}: decided to go with option B.",
+]
+TOPICS = ["conversion tracking", "the pricing page", "the data refresh", "the hero video"]
+
+
+class NewMessages:
+    """1,000 plausible new Slack messages, a week after the workspace ends."""
+
+    name = "bench-new"
+
+    def __init__(self, engine: Engine, count: int, seed: int) -> None:
+        with engine.connect() as conn:
+            self.channels = conn.execute(
+                select(item.c.container_id, item.c.container_name, item.c.author_key)
+                .where(item.c.platform == "slack", item.c.author_key.is_not(None))
+                .group_by(item.c.container_id, item.c.container_name, item.c.author_key)
+                .limit(200)
+            ).all()
+            self.latest = conn.execute(select(func.max(item.c.occurred_at))).scalar_one()
+        self.count = count
+        self.rng = random.Random(seed)
+
+    def source(self) -> SourceInfo:
+        return SourceInfo(platform="slack", kind="slack-export", account="bench")
+
+    def estimate(self) -> int:
+        return self.count
+
+    def read(self) -> Iterator[Record]:
+        for n in range(self.count):
+            channel, name, author = self.rng.choice(self.channels)
+            when = self.latest + timedelta(days=7, minutes=7 * n)
+            ts = f"{int(when.timestamp())}.{n:06d}"
+            text = self.rng.choice(PHRASES).format(topic=self.rng.choice(TOPICS))
+            yield ItemRecord(
+                platform="slack",
+                kind="message",
+                canonical_id=f"slack:{channel}:{ts}",
+                native={"channel": channel, "ts": ts},
+                container_id=channel,
+                container_name=name,
+                author=IdentityRef(kind="slack", value=author.split(":", 1)[1]),
+                occurred_at=when,
+                created_at=when,
+                text=text,
+            )
+
+
+def build_store(scale: int, weeks: int, workdir: Path) -> tuple[Engine, Path, int]:
+    out = workdir / f"ws-{scale}-{weeks}"
+    if not (out / FILES["gold"]).exists():
+        generate_workspace(out, seed=7, weeks=weeks, scale=scale)
+    clients = workdir / f"clients-{scale}.yaml"
+    from threadline.context.clients_config import save_clients
+
+    save_clients(sample_clients_config(seed=7, scale=scale), clients)
+    db = workdir / f"acc-{scale}-{weeks}.db"
+    for leftover in workdir.glob(db.name + "*"):
+        leftover.unlink()
+    engine = open_store(str(db))
+    for platform, kind in KINDS.items():
+        path = out / FILES[platform]
+        run_import(engine, open_importer(kind, path), path)
+    started = time.perf_counter()
+    accumulate(engine, folders=builtin_folders(clients))
+    with engine.connect() as conn:
+        size = int(conn.execute(select(func.count()).select_from(item)).scalar_one())
+    print(f"  store of {size} items folded in {time.perf_counter() - started:.1f}s")
+    return engine, clients, size
+
+
+def fold_increment(engine: Engine, clients: Path, seed: int) -> float:
+    importer = NewMessages(engine, 1000, seed)
+    run_import(engine, importer, Path("bench"))
+    started = time.perf_counter()
+    report = accumulate(engine, folders=builtin_folders(clients))
+    assert report.items == 1000, report
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--weeks", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path("bench/out"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    baseline: float | None = None
+    for scale in args.scales:
+        print(f"scale {scale}, {args.weeks} weeks:")
+        engine, clients, size = build_store(scale, args.weeks, args.workdir)
+        times = [fold_increment(engine, clients, seed) for seed in range(args.repeats)]
+        median = statistics.median(times)
+        baseline = baseline or median
+        print(
+            f"  fold 1,000 new items into {size} items: median {median * 1000:.0f} ms "
+            f"(runs: {', '.join(f'{t * 1000:.0f}' for t in times)} ms), "
+            f"{1000 / median:.0f} items/s, ratio vs smallest store {median / baseline:.2f}"
+        )
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
