@@ -6,6 +6,7 @@ changed or unchanged, so every importer and every live connector shares one save
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -119,4 +120,23 @@ class QuarantineRecord(BaseModel):
     raw: bytes = b""
 
 
-Record = ItemRecord | IdentityRecord | QuarantineRecord
+class UnitDone(BaseModel):
+    """The end of one unit of an export: a Slack day file, an mbox message, a Notion file,
+    the events of one iCalendar UID. Its fingerprint (of the unit's bytes and the importer's
+    version) lets the next import of the same export skip parsing what has not changed.
+    """
+
+    unit: str
+    fingerprint: str
+    items: int
+    skipped: bool = False
+    """True when the unit was recognised as unchanged and not parsed: ``items`` then counts
+    the items it held last time, all unchanged."""
+
+
+KnownUnits = Callable[[str, str], "int | None"]
+"""``known(unit, fingerprint)``: the item count if that unit was imported whole with that
+fingerprint before, else None. The runner hands one to importers that accept it."""
+
+
+Record = ItemRecord | IdentityRecord | QuarantineRecord | UnitDone

@@ -21,6 +21,17 @@ import_app = typer.Typer(
 app.add_typer(import_app, name="import")
 
 
+@import_app.callback()
+def import_options(
+    reparse: bool = typer.Option(
+        False,
+        "--reparse",
+        help="Parse every part again, even those an earlier import read unchanged.",
+    ),
+) -> None:
+    """Import a platform's export file into the store."""
+
+
 def import_file(
     engine: Engine,
     kind: str,
@@ -29,6 +40,7 @@ def import_file(
     *,
     clients_file: Path | None = None,
     options: dict[str, object] | None = None,
+    reparse: bool = False,
 ) -> ImportSummary:
     """Run one import with a progress bar, print its summary, then fold it into the context."""
     importer = open_importer(kind, path, **(options or {}))
@@ -42,7 +54,7 @@ def import_file(
             if state.total is not None and state.completed > state.total:
                 progress.update(task, total=state.completed * 1.1)
 
-        summary = run_import(engine, importer, path, progress=advance)
+        summary = run_import(engine, importer, path, progress=advance, reparse=reparse)
         progress.update(task, total=progress.tasks[task].completed)
     out.print(f"[green]✓[/] {kind} {path.name}: {summary.line} ({summary.seconds:.1f}s)")
     if summary.error:
@@ -55,8 +67,11 @@ def import_file(
 
 def _run(ctx: typer.Context, kind: str, path: Path, **options: object) -> None:
     engine = settings(ctx).engine()
+    reparse = bool(ctx.find_root().params.get("reparse")) or bool(
+        ctx.parent and ctx.parent.params.get("reparse")
+    )
     try:
-        import_file(engine, kind, path, console, options=options)
+        import_file(engine, kind, path, console, options=options, reparse=reparse)
     except ThreadlineError as exc:
         fail(f"{kind} import of {path}: {exc}")
 

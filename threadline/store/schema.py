@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -89,6 +90,19 @@ import_run = Table(
     Column("deleted", Integer, nullable=False, default=0),
     Column("quarantined", Integer, nullable=False, default=0),
     Column("error", Text),
+)
+
+# One row per unit of an export already imported whole (a Slack day file, an mbox message):
+# an unchanged unit is skipped on re-import instead of parsed again.
+import_unit = Table(
+    "import_unit",
+    metadata,
+    Column("source_id", ForeignKey("source.id", ondelete="CASCADE"), nullable=False),
+    Column("unit", String(1024), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source_id", "unit"),
 )
 
 item = Table(

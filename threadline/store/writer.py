@@ -23,8 +23,9 @@ from threadline.records import (
     ItemRecord,
     QuarantineRecord,
     Record,
+    UnitDone,
 )
-from threadline.store.schema import identity, item, item_version, link, quarantine
+from threadline.store.schema import identity, import_unit, item, item_version, link, quarantine
 from threadline.store.upsert import insert_ignore, insert_or_update
 
 
@@ -117,12 +118,18 @@ class StoreWriter:
         items: dict[str, ItemRecord] = {}
         people: dict[str, IdentityRecord] = {}
         quarantined: list[QuarantineRecord] = []
+        units: dict[str, UnitDone] = {}
         for record in records:
             if isinstance(record, ItemRecord):
                 # The last copy wins when an export lists one item twice.
                 items[record.canonical_id] = record
             elif isinstance(record, IdentityRecord):
                 people[record.identity.key] = record
+            elif isinstance(record, UnitDone):
+                if record.skipped:
+                    counts.unchanged += record.items
+                else:
+                    units[record.unit] = record
             else:
                 quarantined.append(record)
         if people:
@@ -131,6 +138,21 @@ class StoreWriter:
             self._save_items(conn, items, now, counts)
         if quarantined:
             counts.quarantined = self._save_quarantine(conn, quarantined, now)
+        if units:
+            # After the unit's items, in the same transaction: a crash re-parses it, no more.
+            rows = [
+                {
+                    "source_id": self.source_id,
+                    "unit": u.unit,
+                    "fingerprint": u.fingerprint,
+                    "items": u.items,
+                    "seen_at": now,
+                }
+                for u in units.values()
+            ]
+            insert_or_update(
+                conn, import_unit, rows, ["source_id", "unit"], ["fingerprint", "items", "seen_at"]
+            )
         return counts
 
     def _save_identities(
