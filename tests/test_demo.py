@@ -22,9 +22,12 @@ def test_demo_imports_everything_and_prints_a_cited_week(tmp_path: Path) -> None
         assert re.search(rf"✓ {kind} \S+: \d+ added", out), kind
     assert "0 quarantined" in out
     assert "Acme Corp — week 2026-W47" in out
-    cited = re.findall(r"^\[(\d+)\] (\S+) — ", out, flags=re.MULTILINE)
+    cited = re.findall(r"^\s+\[(\d+)\] .* · ((?:slack|email|event|notion):\S+)", out, flags=re.M)
     assert len(cited) >= 5
-    # Every cited id is a real item of the sample workspace, per the gold manifest's universe.
+    # Nothing the gold manifest forbids for Acme's week is cited in its note.
+    gold = json.loads((tmp_path / "demo" / "workspace" / "gold.json").read_text())
+    acme = next(g for g in gold if g["client"] == "Acme Corp" and g["week"] == "2026-W47")
+    assert {cid for _n, cid in cited} & set(acme["must_not_mention"]) == set()
     status = runner.invoke(
         app, ["--db", str(tmp_path / "demo" / "threadline.db"), "status", "--json"]
     )

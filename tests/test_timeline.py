@@ -386,3 +386,10 @@ def test_timeline_command(store: Engine, monkeypatch: Any) -> None:
     ]
     assert unknown.exit_code == 1 and "Acme Corp" in unknown.output
     assert json.loads(too_early.stdout) == []
+
+
+def test_a_decision_line_with_a_colon_is_a_decision() -> None:
+    from threadline.context.temporal_facts import _decision_sentence
+
+    assert _decision_sentence("Decision: we go with Contentful for the CMS.") is not None
+    assert _decision_sentence("Decisions are hard on Fridays.") is None

@@ -67,11 +67,15 @@ def _register() -> None:
     # Importing the command modules attaches their commands to ``app``.
     from threadline.cli import (  # noqa: F401
         accumulate,
+        ask,
         clients,
+        context,
         demo,
         imports,
         people,
+        search,
         status,
+        storylines,
         timeline,
     )
 

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import typer
 from rich.rule import Rule
+from rich.text import Text
 
 from threadline.cli.app import app, console, settings
+from threadline.cli.context import _STYLES as NOTE_STYLES
 from threadline.cli.imports import import_file
 from threadline.cli.status import print_status
+from threadline.context.note_render import render_lines, with_names
+from threadline.context.notes import find_client, load_note
 from threadline.context.weeks import parse_week
 from threadline.sample import FILES, generate_workspace
 from threadline.sample.clients_yaml import sample_clients_config
@@ -75,22 +79,26 @@ def demo(
     with engine.connect() as conn:
         print_status(store_status(conn, engine.url.render_as_string(hide_password=True)))
 
-    console.print(Rule(f"4. {client}: the week, grouped and cited"))
-    from threadline.context.week_render import render_week
-    from threadline.context.week_view import client_week
-
+    console.print(Rule(f"4. {client}: the week's context note, every line cited"))
     week = parse_week(manifest.weeks[-1])
-    rule = config.find(client)
     with engine.connect() as conn:
-        groups = client_week(conn, rule, week)
-    console.print(render_week(rule.name, week, groups, max_groups=6), markup=False, highlight=False)
+        client_id, name = find_client(conn, client)
+        note = load_note(conn, client_id, week)
+        if note is None:
+            console.print(f"No note for {name} in {week.label}.")
+        else:
+            for style, line in render_lines(with_names(conn, note), max_citations=3):
+                console.print(Text(line, style=NOTE_STYLES.get(style, "")), soft_wrap=True)
 
     console.print(Rule("Try next"))
-    env = f"--db {db}" if settings(ctx).db else f"--db {folder / 'threadline.db'}"
+    env = f"--db {db}"
     console.print(
-        f"  threadline {env} search \"tracking\"\n"
-        f"  threadline {env} status --json\n"
-        f"  threadline {env} quarantine list\n"
+        f"  threadline {env} context \"{client}\" --week {week.label}\n"
+        f"  threadline {env} storylines --client \"{client}\" --week {week.label}\n"
+        f"  threadline {env} timeline --client \"{client}\"\n"
+        f"  threadline {env} ask \"what did Acme decide about the tracking gap?\"\n"
+        f"  threadline {env} search \"tracking\" --client \"{client}\"\n"
+        f"  threadline {env} people\n"
         f"  threadline import slack-export ~/Downloads/your-slack-export.zip\n"
         f"  (sample exports and the gold manifest are in {workspace}; client rules in "
         f"{clients_file})",

@@ -1,4 +1,4 @@
-"""``threadline status``, ``threadline quarantine`` and ``threadline search``."""
+"""``threadline status`` and ``threadline quarantine``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from rich.table import Table
 
 from threadline.cli.app import app, console, fail, settings
 from threadline.paths import config_dir
-from threadline.store.search import search as search_items
 from threadline.store.status import StoreStatus, quarantine_entries, quarantine_raw, store_status
 
 
@@ -97,39 +96,3 @@ def quarantine_show(ctx: typer.Context, entry_id: int = typer.Argument(...)) -> 
         fail(f"no quarantined item {entry_id}: see threadline quarantine list")
     sys.stdout.buffer.write(raw)
 
-
-@app.command()
-def search(
-    ctx: typer.Context,
-    query: str = typer.Argument(..., help="Words to find."),
-    limit: int = typer.Option(20, help="How many results."),
-    json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
-) -> None:
-    """Full-text search over every stored item."""
-    with settings(ctx).engine().connect() as conn:
-        hits = search_items(conn, query, limit=limit)
-    if json_out:
-        import json
-
-        rows = [
-            {
-                "id": h.canonical_id,
-                "platform": h.platform,
-                "container": h.container_name,
-                "title": h.title,
-                "occurred_at": h.occurred_at.isoformat() if h.occurred_at else None,
-                "snippet": h.snippet,
-                "score": h.score,
-            }
-            for h in hits
-        ]
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-        return
-    if not hits:
-        console.print(f"No items match {query!r}.")
-    for h in hits:
-        when = h.occurred_at.strftime("%Y-%m-%d") if h.occurred_at else "undated"
-        console.print(
-            f"[bold]{h.canonical_id}[/] [dim]{h.platform} {h.container_name or ''} {when}[/]"
-        )
-        console.print(f"  {h.snippet}", markup=False)

@@ -16,6 +16,8 @@ VTODO, VJOURNAL and other non-event components are skipped.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -36,12 +38,30 @@ from threadline.connectors.ics_scan import (
     read_header,
     scan,
 )
+from threadline.connectors.import_units import (
+    fingerprint,
+    finish_unit,
+    known_count,
+    skipped,
+    unit_name,
+)
 from threadline.errors import ConfigError, ImportFailed
-from threadline.records import IdentityRecord, IdentityRef, QuarantineRecord, Record, SourceInfo
+from threadline.records import (
+    IdentityRecord,
+    IdentityRef,
+    KnownUnits,
+    QuarantineRecord,
+    Record,
+    SourceInfo,
+)
 
 DEFAULT_MAX_INSTANCES = 5000
 _WINDOW_BACK = timedelta(days=730)
 _WINDOW_AHEAD = timedelta(days=365)
+# In every UID's fingerprint: bump it when a change here alters the records of a UID.
+IMPORTER_VERSION = "ics/1"
+_FOLDED = re.compile(r"\r?\n[ \t]")
+_BOUNDED_RULE = re.compile(r"(?:^|;)\s*(?:UNTIL|COUNT)\s*=", re.IGNORECASE)
 
 
 class IcsImporter:
@@ -54,6 +74,8 @@ class IcsImporter:
     """
 
     name = "ics"
+    known_units: KnownUnits | None = None
+    """Set by the runner: UIDs imported before with the same fingerprint are not parsed."""
 
     def __init__(self, path: Path, **options: object) -> None:
         self.path = Path(path)
@@ -150,7 +172,13 @@ class _FileReader:
         handle: BinaryIO,
         people: dict[str, str | None],
     ) -> None:
+        self.importer = importer
         self.file = file
+        self.unit_prefix = (
+            file.relative_to(importer.path).as_posix() if file != importer.path else file.name
+        )
+        self.context = ""
+        """What every UID of the file depends on besides its own VEVENTs; set on reading."""
         self.index = index
         self.handle = handle
         self.people = people
@@ -171,17 +199,29 @@ class _FileReader:
         for problem in self.index.problems:
             raw = read_bytes(self.handle, problem.offset, problem.end, MAX_QUARANTINE_BYTES)
             yield self._quarantine(f"line {problem.line}", problem.reason, raw)
-        yield from self._load_timezones()
+        zones = hashlib.sha1()
+        yield from self._load_timezones(zones)
+        settings = self.settings
+        self.context = fingerprint(
+            IMPORTER_VERSION,
+            self.index.header.get("X-WR-TIMEZONE"),
+            self.calendar.name,
+            _zone_name(settings.calendar_tz),
+            settings.max_instances,
+            zones.hexdigest(),
+        )
         for blocks in self.index.events.values():
-            yield from self._read_uid(blocks)
+            yield from self._unit(blocks)
         if self.yielded == 0:
             yield self._nothing_found()
 
-    def _load_timezones(self) -> Iterator[Record]:
+    def _load_timezones(self, zones: hashlib._Hash) -> Iterator[Record]:
         # Parsing a VTIMEZONE registers it in icalendar's zone cache, which is what resolves
         # the TZIDs of the events parsed after it (forward references included).
         for block in self.index.timezones:
             data = read_bytes(self.handle, block.offset, block.end)
+            zones.update(data)
+            zones.update(b"\0")
             try:
                 Component.from_ical(decode(data))
             except Exception as exc:  # icalendar raises many types on fuzzed zone data
@@ -198,10 +238,26 @@ class _FileReader:
                     data,
                 )
 
-    def _read_uid(self, blocks: list[Block]) -> Iterator[Record]:
+    def _unit(self, blocks: list[Block]) -> Iterator[Record]:
+        """One UID: skipped when its VEVENTs, the file's zones and the options are as
+        they were at its last import."""
+        datas = [read_bytes(self.handle, block.offset, block.end) for block in blocks]
+        unit = unit_name(f"{self.unit_prefix}#{blocks[0].key}")
+        # Only open-ended series are expanded over the window, which moves with ``now``.
+        window = None
+        if _open_ended(datas):
+            window = (self.settings.window_start.isoformat(), self.settings.window_end.isoformat())
+        stamp = fingerprint(IMPORTER_VERSION, self.context, window, *datas)
+        count = known_count(self.importer.known_units, unit, stamp)
+        if count is not None:
+            self.yielded += count
+            yield skipped(unit, stamp, count)
+            return
+        yield from finish_unit(unit, stamp, self._read_uid(blocks, datas))
+
+    def _read_uid(self, blocks: list[Block], datas: list[bytes]) -> Iterator[Record]:
         parsed: list[ParsedEvent] = []
-        for block in blocks:
-            data = read_bytes(self.handle, block.offset, block.end)
+        for block, data in zip(blocks, datas, strict=True):
             try:
                 parsed.append(parse_event(block, decode(data), self.settings))
             except Exception as exc:  # one bad VEVENT must not stop the others
@@ -280,6 +336,19 @@ class _FileReader:
         return QuarantineRecord(
             platform="calendar", file=str(self.file), position=position, reason=reason, raw=raw
         )
+
+
+def _open_ended(datas: list[bytes]) -> bool:
+    """Whether any RRULE lacks both UNTIL and COUNT, read from the text before parsing.
+
+    Errs towards yes (an RRULE in a VALARM counts too): that only costs a parse."""
+    for data in datas:
+        for line in _FOLDED.sub("", decode(data)).splitlines():
+            name, _, value = line.partition(":")
+            is_rule = name.split(";", 1)[0].strip().upper() == "RRULE"
+            if is_rule and not _BOUNDED_RULE.search(value):
+                return True
+    return False
 
 
 def _moment(value: object, option: str) -> datetime | None:

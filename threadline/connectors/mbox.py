@@ -31,12 +31,14 @@ from dateutil import parser as dateutil_parser
 
 from threadline import ids
 from threadline.connectors import mime
+from threadline.connectors.import_units import fingerprint, finish_unit, known_count, skipped
 from threadline.connectors.text import extract_urls, trim_quoted_reply, trim_signature
 from threadline.errors import ImportFailed
 from threadline.records import (
     IdentityRecord,
     IdentityRef,
     ItemRecord,
+    KnownUnits,
     LinkRef,
     QuarantineRecord,
     Record,
@@ -51,6 +53,7 @@ _MONTHS = rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _SEPARATOR = re.compile(rb"From \S+\s+" + _DAYS + rb"\s+" + _MONTHS + rb"\s+\d{1,2}\s+\d{1,2}:\d\d")
 _LOOSE_SEPARATOR = re.compile(rb"From \S+ +\S.*\d")
 _ESCAPED_FROM = re.compile(rb">+From ")
+_TAKEOUT_ENVELOPE = re.compile(rb"From (\d{1,20})@xxx ")
 _BLANK = (b"\n", b"\r\n")
 _SUBJECT_PREFIX = re.compile(
     r"^\s*((re|fwd?|aw|wg|sv|vs|vedr\.?|antw|tr|rif|enc|res)\s*(\[\d+\]|\(\d+\))?\s*[:：]\s*)+",
@@ -60,6 +63,8 @@ _FORWARD_PREFIX = re.compile(r"^\s*(fwd?|wg|tr|enc)\s*[:：]", re.IGNORECASE)
 _SNIFF_MESSAGES = 200
 _ESTIMATE_BYTES = 8 * 1024 * 1024
 _RAW_LIMIT = 256 * 1024
+# In every message's fingerprint: bump it when a change here alters a message's record.
+IMPORTER_VERSION = "mbox/1"
 
 
 @dataclass
@@ -116,11 +121,16 @@ class MboxImporter:
     """
 
     name = "mbox"
+    known_units: KnownUnits | None = None
+    """Set by the runner: messages imported before, byte for byte, are not parsed again."""
 
     def __init__(self, path: Path, **options: object) -> None:
         self.path = Path(path)
         self.account = str(options["account"]) if options.get("account") else None
         self.raw_limit = int(str(options.get("raw_limit", _RAW_LIMIT)))
+        # Units are named by content (a message's place moves as mail is added), so what
+        # else shapes a record is the same for every message: the options.
+        self._fingerprint = fingerprint(IMPORTER_VERSION, self.account, self.raw_limit)
         self._files = self._find_files()
         self._names: dict[str, str] = {}
         self._source: SourceInfo | None = None
@@ -180,7 +190,7 @@ class MboxImporter:
             with handle:
                 try:
                     for chunk in self._chunks(file, handle):
-                        yield from self._records(file, chunk)
+                        yield from self._unit(file, chunk)
                 except ImportFailed as error:
                     if len(self._files) == 1:
                         raise
@@ -246,17 +256,29 @@ class MboxImporter:
 
     # --- messages ---------------------------------------------------------------------
 
+    def _unit(self, file: Path, chunk: _Chunk) -> Iterator[Record]:
+        # The envelope is part of the unit: it gives the Gmail id and, lacking a Date, the date.
+        digest = hashlib.sha1(chunk.envelope or b"")
+        digest.update(b"\0")
+        digest.update(chunk.data)
+        unit = f"sha1:{digest.hexdigest()}"
+        count = known_count(self.known_units, unit, self._fingerprint)
+        if count is not None:
+            yield skipped(unit, self._fingerprint, count)
+            return
+        yield from finish_unit(unit, self._fingerprint, self._records(file, chunk))
+
     def _records(self, file: Path, chunk: _Chunk) -> Iterator[Record]:
         try:
-            message = BytesParser(policy=policy.compat32).parsebytes(chunk.data)
-            if not any(mime.raw_header_values(message, h) for h in _IDENTIFYING_HEADERS):
+            message = parse_message(chunk.data)
+            if not is_email(message):
                 reason = (
                     "no email headers (From, To, Subject, Date or Message-ID) found: this piece "
                     "is not an email; check that the file is an mbox or .eml export"
                 )
                 yield self._quarantine(file, chunk, reason)
                 return
-            item = self._item(message, chunk)
+            item = message_item(message, chunk.data, chunk.envelope, self.raw_limit)
         except Exception as error:  # any failure stays with this one message
             reason = (
                 f"the message could not be parsed ({type(error).__name__}: {error}); "
@@ -278,74 +300,103 @@ class MboxImporter:
         )
 
     def _identities(self, people: Iterable[IdentityRef]) -> Iterator[IdentityRecord]:
-        for person in people:
-            name = person.display_name or ""
-            if person.value in self._names and (self._names[person.value] or not name):
-                continue
-            self._names[person.value] = name
-            profile = {"email": person.value, **({"name": name} if name else {})}
-            yield IdentityRecord(identity=person, platform="email", profile=profile)
+        return identity_records(people, self._names)
 
-    def _item(self, message: Message, chunk: _Chunk) -> ItemRecord:
-        native: dict[str, str] = {}
-        own_ids = mime.message_ids(" ".join(mime.raw_header_values(message, "message-id")))
-        if own_ids:
-            message_id = own_ids[0]
-        else:
-            message_id = f"{hashlib.sha256(chunk.data).hexdigest()[:32]}@threadline.local"
-            native["synthetic_message_id"] = "1"
-        native["message_id"] = message_id
-        gmail_thread = (mime.header(message, "x-gm-thrid") or "").strip()
-        if gmail_thread:
-            native["gmail_thread_id"] = gmail_thread
-        references = mime.message_ids(" ".join(mime.raw_header_values(message, "references")))
-        in_reply_to = mime.message_ids(" ".join(mime.raw_header_values(message, "in-reply-to")))
-        root = gmail_thread or (references or in_reply_to or [message_id])[0]
-        thread_id = f"email-thread:{root}"
 
-        subject = mime.header(message, "subject")
-        senders = mime.addresses(message, "from") or mime.addresses(message, "sender")
-        author = _ref(*senders[0]) if senders else None
-        recipients = [_ref(*pair) for pair in mime.addresses(message, "to", "cc", "bcc")]
-        when = _parse_date(mime.header(message, "date"))
-        if when is None:
-            when = _envelope_date(chunk.envelope)
-            if when is not None:
-                native["date_source"] = "mbox From line"
+def parse_message(data: bytes) -> Message:
+    """One message's bytes (an mbox piece, an .eml, a Gmail ``format=raw`` body) parsed."""
+    return BytesParser(policy=policy.compat32).parsebytes(data)
 
-        body = mime.extract_body(mime.part_from_message(message))
-        if body.problems:
-            native["decode_problems"] = "; ".join(dict.fromkeys(body.problems))
-        is_forward = bool(subject and _FORWARD_PREFIX.match(subject))
-        # A body that is nothing but a header block or quotes is still better than nothing.
-        text = trim_signature(trim_quoted_reply(body.text, is_forward=is_forward)) or body.text
-        text = "\n".join(line.rstrip() for line in text.replace("\x00", "").split("\n")).strip()
 
-        links = [LinkRef(kind="reply_to", target=ids.email_id(i)) for i in in_reply_to[:1]]
-        links += [LinkRef(kind="thread", target=ids.email_id(r)) for r in references]
-        links += [LinkRef(kind="reference", target=_url_target(u)) for u in extract_urls(text)]
+def is_email(message: Message) -> bool:
+    return any(mime.raw_header_values(message, h) for h in _IDENTIFYING_HEADERS)
 
-        raw, raw_note = _raw_text(chunk.data, self.raw_limit)
-        native.update(raw_note)
-        return ItemRecord(
-            platform="email",
-            kind="email",
-            canonical_id=ids.email_id(message_id),
-            native=native,
-            container_id=thread_id,
-            container_name=_SUBJECT_PREFIX.sub("", subject).strip() if subject else None,
-            thread_id=thread_id,
-            author=author,
-            recipients=recipients,
-            created_at=when,
-            occurred_at=when,
-            title=subject,
-            text=text,
-            raw=raw,
-            links=list(dict.fromkeys(links)),
-            attachments=body.attachments,
-            labels=_labels(message),
-        )
+
+def identity_records(
+    people: Iterable[IdentityRef], seen: dict[str, str]
+) -> Iterator[IdentityRecord]:
+    """IdentityRecords for people not yet in ``seen`` (address -> name), or newly named."""
+    for person in people:
+        name = person.display_name or ""
+        if person.value in seen and (seen[person.value] or not name):
+            continue
+        seen[person.value] = name
+        profile = {"email": person.value, **({"name": name} if name else {})}
+        yield IdentityRecord(identity=person, platform="email", profile=profile)
+
+
+def message_item(
+    message: Message, data: bytes, envelope: bytes | None = None, raw_limit: int = _RAW_LIMIT
+) -> ItemRecord:
+    """The ItemRecord of one parsed message; shared by the mbox importer and Gmail sync.
+
+    ``data`` is the message's bytes (kept in ``raw`` up to ``raw_limit``, and hashed into a
+    Message-ID when it has none); ``envelope`` is its mbox "From " line, if any.
+    """
+    native: dict[str, str] = {}
+    own_ids = mime.message_ids(" ".join(mime.raw_header_values(message, "message-id")))
+    if own_ids:
+        message_id = own_ids[0]
+    else:
+        message_id = f"{hashlib.sha256(data).hexdigest()[:32]}@threadline.local"
+        native["synthetic_message_id"] = "1"
+    native["message_id"] = message_id
+    takeout = _TAKEOUT_ENVELOPE.match(envelope or b"")
+    if takeout:
+        # Takeout's envelope names the Gmail message id in decimal; the API spells it in hex.
+        # Kept so a live Gmail sync can find this item when the message is deleted later.
+        native["gmail_id"] = format(int(takeout.group(1)), "x")
+    gmail_thread = (mime.header(message, "x-gm-thrid") or "").strip()
+    if gmail_thread:
+        native["gmail_thread_id"] = gmail_thread
+    references = mime.message_ids(" ".join(mime.raw_header_values(message, "references")))
+    in_reply_to = mime.message_ids(" ".join(mime.raw_header_values(message, "in-reply-to")))
+    root = gmail_thread or (references or in_reply_to or [message_id])[0]
+    thread_id = f"email-thread:{root}"
+
+    subject = mime.header(message, "subject")
+    senders = mime.addresses(message, "from") or mime.addresses(message, "sender")
+    author = _ref(*senders[0]) if senders else None
+    recipients = [_ref(*pair) for pair in mime.addresses(message, "to", "cc", "bcc")]
+    when = _parse_date(mime.header(message, "date"))
+    if when is None:
+        when = _envelope_date(envelope)
+        if when is not None:
+            native["date_source"] = "mbox From line"
+
+    body = mime.extract_body(mime.part_from_message(message))
+    if body.problems:
+        native["decode_problems"] = "; ".join(dict.fromkeys(body.problems))
+    is_forward = bool(subject and _FORWARD_PREFIX.match(subject))
+    # A body that is nothing but a header block or quotes is still better than nothing.
+    text = trim_signature(trim_quoted_reply(body.text, is_forward=is_forward)) or body.text
+    text = "\n".join(line.rstrip() for line in text.replace("\x00", "").split("\n")).strip()
+
+    links = [LinkRef(kind="reply_to", target=ids.email_id(i)) for i in in_reply_to[:1]]
+    links += [LinkRef(kind="thread", target=ids.email_id(r)) for r in references]
+    links += [LinkRef(kind="reference", target=_url_target(u)) for u in extract_urls(text)]
+
+    raw, raw_note = _raw_text(data, raw_limit)
+    native.update(raw_note)
+    return ItemRecord(
+        platform="email",
+        kind="email",
+        canonical_id=ids.email_id(message_id),
+        native=native,
+        container_id=thread_id,
+        container_name=_SUBJECT_PREFIX.sub("", subject).strip() if subject else None,
+        thread_id=thread_id,
+        author=author,
+        recipients=recipients,
+        created_at=when,
+        occurred_at=when,
+        title=subject,
+        text=text,
+        raw=raw,
+        links=list(dict.fromkeys(links)),
+        attachments=body.attachments,
+        labels=_labels(message),
+    )
 
 
 _IDENTIFYING_HEADERS = ("from", "to", "subject", "date", "message-id")
@@ -387,12 +438,18 @@ def _envelope_date(envelope: bytes | None) -> datetime | None:
         return None
 
 
+# Read state is not content: kept, it would make a new version of every message read, and
+# the Gmail sync (which leaves UNREAD out for that reason) would never converge with it.
+READ_STATE_LABELS = frozenset({"unread", "opened"})
+
+
 def _labels(message: Message) -> list[str]:
     labels: list[str] = []
     for value in mime.raw_header_values(message, "x-gmail-labels"):
         for row in csv.reader([value], skipinitialspace=True):
             labels.extend(mime.decode_header_value(label) for label in row if label.strip())
-    return list(dict.fromkeys(label for label in labels if label))
+    kept = (label for label in labels if label and label.lower() not in READ_STATE_LABELS)
+    return list(dict.fromkeys(kept))
 
 
 def _url_target(url: str) -> str:

@@ -40,6 +40,18 @@ class Member:
     name: str
     size: int
     opener: Callable[[], IO[bytes]] = field(repr=False, compare=False)
+    crc: int | None = None
+    """The CRC-32 the zip records for it; None for a plain file."""
+
+    def fingerprint(self) -> str:
+        """A cheap stand-in for the bytes, to tell an unchanged file without parsing it.
+
+        Raises ItemUnreadable when a plain file has to be read for it and cannot be."""
+        if self.crc is not None:
+            return f"crc32:{self.crc:08x}:{self.size}"
+        # The zip form's checksum, so a zip and its unpacked folder name a file alike.
+        data = self.read()
+        return f"crc32:{zlib.crc32(data):08x}:{len(data)}"
 
     def open(self) -> IO[bytes]:
         try:
@@ -142,7 +154,7 @@ class NotionArchive:
                 continue
             found.setdefault(
                 info.filename,
-                Member(info.filename, info.file_size, _zip_opener(archive, info)),
+                Member(info.filename, info.file_size, _zip_opener(archive, info), info.CRC),
             )
 
     def _add_part(
@@ -217,7 +229,9 @@ class NotionArchive:
                 if _is_part(name, depth):
                     self._add_part(label, name, member.open, found, depth)
                 else:
-                    found.setdefault(name, Member(name, length, member.open))
+                    # With a data descriptor the header's CRC is 0: the bytes will be hashed.
+                    known_crc = None if flags & 0x08 else crc
+                    found.setdefault(name, Member(name, length, member.open, known_crc))
             position = _after_descriptor(handle, start + length, flags)
 
     def _unwrap(self, found: dict[str, Member]) -> dict[str, Member]:
@@ -239,7 +253,7 @@ class NotionArchive:
         for name in names:
             short = name[cut:]
             old = found[name]
-            result[short] = Member(short, old.size, old.opener)
+            result[short] = Member(short, old.size, old.opener, old.crc)
         return result
 
 

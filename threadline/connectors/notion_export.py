@@ -16,6 +16,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from threadline import ids
+from threadline.connectors.import_units import (
+    fingerprint,
+    finish_unit,
+    known_count,
+    skipped,
+    unit_name,
+)
 from threadline.connectors.notion_archive import NotionArchive
 from threadline.connectors.notion_database import Header, Row, read_database
 from threadline.connectors.notion_markdown import (
@@ -39,6 +46,7 @@ from threadline.records import (
     IdentityRecord,
     IdentityRef,
     ItemRecord,
+    KnownUnits,
     LinkRef,
     QuarantineRecord,
     Record,
@@ -47,12 +55,16 @@ from threadline.records import (
 
 _WORKSPACE_NAME = re.compile(r"Workspace name:\s*([^<\n]+)")
 _PAGE_SUFFIXES = (".md", ".html")
+# In every unit's fingerprint: bump it when a change here alters a page's or database's records.
+IMPORTER_VERSION = "notion-export/1"
 
 
 class NotionExportImporter:
     """``threadline import notion-export <zip or folder>``."""
 
     name = "notion-export"
+    known_units: KnownUnits | None = None
+    """Set by the runner: pages and databases imported before unchanged are not parsed."""
 
     def __init__(self, path: Path, **options: object) -> None:
         if not path.exists():
@@ -79,16 +91,31 @@ class NotionExportImporter:
     def read(self) -> Iterator[Record]:
         with NotionArchive(self.path) as archive:
             self._account = self._account or _account(archive, self.path)
-            yield from _Reader(archive, self.default_tz, self._account).records()
+            reader = _Reader(archive, self.default_tz, self._account, self.known_units)
+            yield from reader.records()
 
 
 class _Reader:
-    def __init__(self, archive: NotionArchive, default_tz: tzinfo, account: str) -> None:
+    """Reads the export one unit at a time: a page file, or a database (its CSV and row
+    pages together, as rows are paired with CSV lines across the whole database)."""
+
+    def __init__(
+        self,
+        archive: NotionArchive,
+        default_tz: tzinfo,
+        account: str,
+        known_units: KnownUnits | None = None,
+    ) -> None:
         self.archive = archive
         self.members = archive.members
         self.index = ExportIndex(archive.members)
         self.default_tz = default_tz
         self.account = account
+        self.known_units = known_units
+        # The workspace name titles top-level pages' parent; the format picks the parser.
+        self.context = fingerprint(
+            IMPORTER_VERSION, account, self.index.html, str(getattr(default_tz, "key", default_tz))
+        )
         self.people: set[str] = set()
         self.items = 0
         self.failures = 0
@@ -117,16 +144,52 @@ class _Reader:
         while page is not None or database is not None:
             if database is None or (page is not None and page < database[1]):
                 assert page is not None
-                yield from self._page(page)
+                yield from self._unit(page, self._page_stamp(page), self._page(page))
                 page = next(pages, None)
             else:
-                yield from self._database(*database)
+                stamp = self._database_stamp(*database)
+                yield from self._unit(database[1], stamp, self._database(*database))
                 database = next(databases, None)
         if self.items == 0 and self.failures:
             raise ImportFailed(
                 f"nothing in {self.archive.path} could be read ({self.failures} damaged "
                 "files, see the quarantine): re-download the export from Notion"
             )
+
+    def _unit(self, name: str, stamp: str | None, records: Iterator[Record]) -> Iterator[Record]:
+        unit = unit_name(name)
+        count = known_count(self.known_units, unit, stamp)
+        if stamp is not None and count is not None:
+            self.items += count
+            yield skipped(unit, stamp, count)
+            return
+        yield from finish_unit(unit, stamp, records)
+
+    def _file_stamp(self, name: str) -> tuple[str, str, list[tuple[str, int]]]:
+        """A page file's bytes (by checksum) and its attachments' names and sizes."""
+        folder = name.rsplit(".", 1)[0]
+        attachments = [(a, self.members[a].size) for a in self.index.attachments.get(folder, [])]
+        return name, self.members[name].fingerprint(), attachments
+
+    def _page_stamp(self, name: str) -> str | None:
+        # The parent's title comes from the path (the unit's name), not the parent's file.
+        try:
+            return fingerprint(IMPORTER_VERSION, self.context, self._file_stamp(name))
+        except ItemUnreadable:
+            return None
+
+    def _database_stamp(self, folder: str, csv_name: str) -> str | None:
+        _, db_hex = split_name(folder.rpartition("/")[2])
+        try:
+            return fingerprint(
+                IMPORTER_VERSION,
+                self.context,
+                self.members[csv_name].fingerprint(),
+                db_hex is not None and db_hex in self.index.page_ids,
+                [self._file_stamp(name) for name in self.index.rows.get(folder, [])],
+            )
+        except ItemUnreadable:
+            return None
 
     def _page(self, name: str) -> Iterator[Record]:
         try:
@@ -204,16 +267,16 @@ class _Reader:
             container_id=place.parent_id,
             container_name=place.parent_title,
             thread_id=place.root_id,
-            author=_person(facts.author),
-            recipients=_people(facts.people, facts.author),
+            author=person_ref(facts.author),
+            recipients=people_refs(facts.people, facts.author),
             created_at=facts.created_at,
             updated_at=facts.updated_at,
             occurred_at=facts.occurred_at,
             title=document.title,
             text=document.text,
-            permalink=_permalink(page_uuid, page_hex is not None),
+            permalink=permalink_for(page_uuid, page_hex is not None),
             raw=raw,
-            links=_links(document.hrefs, properties, canonical),
+            links=reference_links(document.hrefs, properties, canonical),
             attachments=self._attachments(name),
         )
 
@@ -234,7 +297,7 @@ class _Reader:
             thread_id=place.root_id,
             title=title,
             text=f"{title}\nColumns: {', '.join(columns)}" if columns else title,
-            permalink=_permalink(db_uuid, "synthetic_id" not in native),
+            permalink=permalink_for(db_uuid, "synthetic_id" not in native),
             raw={"columns": columns},
         )
 
@@ -261,15 +324,15 @@ class _Reader:
             container_id=place.parent_id,
             container_name=place.parent_title,
             thread_id=place.root_id,
-            author=_person(facts.author),
-            recipients=_people(facts.people, facts.author),
+            author=person_ref(facts.author),
+            recipients=people_refs(facts.people, facts.author),
             created_at=facts.created_at,
             updated_at=facts.updated_at,
             occurred_at=facts.occurred_at,
             title=row.title or None,
             text=text,
             raw={"properties": row.properties},
-            links=_links([], row.properties, canonical),
+            links=reference_links([], row.properties, canonical),
         )
 
     def _attachments(self, name: str) -> list[Attachment]:
@@ -287,7 +350,7 @@ class _Reader:
         return found
 
 
-def _links(hrefs: list[str], properties: dict[str, str], own_id: str) -> list[LinkRef]:
+def reference_links(hrefs: list[str], properties: dict[str, str], own_id: str) -> list[LinkRef]:
     targets = list(hrefs)
     for value in properties.values():
         targets.extend(find_hrefs(value))
@@ -299,15 +362,15 @@ def _links(hrefs: list[str], properties: dict[str, str], own_id: str) -> list[Li
     return list(links.values())
 
 
-def _person(name: str | None) -> IdentityRef | None:
+def person_ref(name: str | None) -> IdentityRef | None:
     return IdentityRef(kind="notion", value=name, display_name=name) if name else None
 
 
-def _people(names: tuple[str, ...], author: str | None) -> list[IdentityRef]:
+def people_refs(names: tuple[str, ...], author: str | None) -> list[IdentityRef]:
     return [IdentityRef(kind="notion", value=n, display_name=n) for n in names if n != author]
 
 
-def _permalink(page_uuid: str, real: bool) -> str | None:
+def permalink_for(page_uuid: str, real: bool) -> str | None:
     return f"https://www.notion.so/{page_uuid.replace('-', '')}" if real else None
 
 

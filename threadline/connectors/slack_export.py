@@ -13,6 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from threadline.connectors.import_units import (
+    fingerprint,
+    finish_unit,
+    known_count,
+    skipped,
+    unit_name,
+)
 from threadline.connectors.slack_archive import ExportFiles, open_export, parse_json
 from threadline.connectors.slack_messages import (
     Conversation,
@@ -21,7 +28,14 @@ from threadline.connectors.slack_messages import (
     Workspace,
 )
 from threadline.errors import ItemUnreadable
-from threadline.records import IdentityRecord, IdentityRef, QuarantineRecord, Record, SourceInfo
+from threadline.records import (
+    IdentityRecord,
+    IdentityRef,
+    KnownUnits,
+    QuarantineRecord,
+    Record,
+    SourceInfo,
+)
 
 # Order in which conversation lists are read; DMs are the only ones named by id on disk.
 _CONVERSATION_LISTS = (
@@ -31,6 +45,9 @@ _CONVERSATION_LISTS = (
     ("dms.json", "dm"),
 )
 DEFAULT_MAX_RECIPIENTS = 50
+# In every day file's fingerprint: bump it when a change here alters the records of a day
+# file, so that the next import parses every day file again.
+IMPORTER_VERSION = "slack-export/1"
 
 
 class SlackExportImporter:
@@ -42,6 +59,8 @@ class SlackExportImporter:
     """
 
     name = "slack-export"
+    known_units: KnownUnits | None = None
+    """Set by the runner: day files imported before with the same fingerprint are skipped."""
 
     def __init__(self, path: Path, **options: object) -> None:
         self.path = Path(path)
@@ -72,10 +91,19 @@ class SlackExportImporter:
             users, problem = _read_list(files, "users.json")
             if problem:
                 yield problem
+            people: list[tuple[str, str, str]] = []
             for user in users:
                 identity = _user_identity(user)
                 if identity is not None:
                     workspace.add_user(identity)
+                    bot_id = identity.profile.get("bot_id")
+                    people.append(
+                        (
+                            identity.identity.value,
+                            identity.identity.display_name or "",
+                            bot_id if isinstance(bot_id, str) else "",
+                        )
+                    )
                     yield identity
             conversations: list[Conversation] = []
             for list_name, kind in _CONVERSATION_LISTS:
@@ -86,48 +114,89 @@ class SlackExportImporter:
                     c for c in (_conversation(entry, kind, workspace) for entry in entries) if c
                 )
             mapper = MessageMapper(workspace, self.max_recipients)
+            shared = self._shared_digest(people, workspace.channel_names)
             claimed: set[str] = set()
             for conversation in conversations:
                 if conversation.folder in files.folders and conversation.folder not in claimed:
                     claimed.add(conversation.folder)
-                    yield from self._read_conversation(files, conversation, mapper)
+                    yield from self._read_conversation(files, conversation, mapper, shared)
             for folder in sorted(set(files.folders) - claimed):
                 # A folder no list describes: its id is unknown, so its name stands in for it.
                 orphan = Conversation(id=folder, kind="channel", folder=folder, name=f"#{folder}")
-                yield from self._read_conversation(files, orphan, mapper)
+                yield from self._read_conversation(files, orphan, mapper, shared)
+
+    def _shared_digest(
+        self, people: list[tuple[str, str, str]], channel_names: dict[str, str]
+    ) -> str:
+        """What every day file's records depend on besides the day file itself.
+
+        Only what the mapper reads goes in (names, bot owners, channel names, options), so
+        a profile edit such as a new title does not make every day file parse again; a
+        renamed user or channel does, as any day file may mention them.
+        """
+        return fingerprint(
+            IMPORTER_VERSION,
+            self.domain,
+            self.max_recipients,
+            sorted(people),
+            sorted(channel_names.items()),
+        )
 
     def _read_conversation(
-        self, files: ExportFiles, conversation: Conversation, mapper: MessageMapper
+        self,
+        files: ExportFiles,
+        conversation: Conversation,
+        mapper: MessageMapper,
+        shared: str,
     ) -> Iterator[Record]:
         for day in files.folders[conversation.folder]:
             relpath = f"{conversation.folder}/{day}"
+            unit = unit_name(relpath)
             try:
-                data = files.read(relpath)
-                messages = parse_json(relpath, data)
-            except ItemUnreadable as error:
-                yield _quarantine(error)
+                # The conversation's members and label shape each of its messages too.
+                stamp = fingerprint(
+                    IMPORTER_VERSION, shared, repr(conversation), files.fingerprint(relpath)
+                )
+            except ItemUnreadable:
+                stamp = None  # parsed, and quarantined, below
+            count = known_count(self.known_units, unit, stamp)
+            if stamp is not None and count is not None:
+                yield skipped(unit, stamp, count)
                 continue
-            if not isinstance(messages, list):
+            yield from finish_unit(
+                unit, stamp, self._read_day(files, relpath, conversation, mapper)
+            )
+
+    def _read_day(
+        self, files: ExportFiles, relpath: str, conversation: Conversation, mapper: MessageMapper
+    ) -> Iterator[Record]:
+        try:
+            data = files.read(relpath)
+            messages = parse_json(relpath, data)
+        except ItemUnreadable as error:
+            yield _quarantine(error)
+            return
+        if not isinstance(messages, list):
+            yield QuarantineRecord(
+                platform="slack",
+                file=relpath,
+                position="top level",
+                reason="a day file must hold a JSON list of messages; this one holds "
+                f"a {type(messages).__name__}. Re-export from Slack.",
+                raw=data,
+            )
+            return
+        for index, message in enumerate(messages):
+            try:
+                yield from mapper.records(conversation, message)
+            except MessageUnreadable as error:
                 yield QuarantineRecord(
                     platform="slack",
                     file=relpath,
-                    position="top level",
-                    reason="a day file must hold a JSON list of messages; this one holds "
-                    f"a {type(messages).__name__}. Re-export from Slack.",
-                    raw=data,
+                    position=f"message index {index}",
+                    reason=error.reason,
+                    raw=error.raw,
                 )
-                continue
-            for index, message in enumerate(messages):
-                try:
-                    yield from mapper.records(conversation, message)
-                except MessageUnreadable as error:
-                    yield QuarantineRecord(
-                        platform="slack",
-                        file=relpath,
-                        position=f"message index {index}",
-                        reason=error.reason,
-                        raw=error.raw,
-                    )
 
 
 def _read_list(
@@ -219,3 +288,10 @@ def _normalize_domain(domain: str) -> str:
 
 def _stem(path: Path) -> str:
     return path.stem if path.is_file() else path.name
+
+
+# The live connector (slack_api) maps users.list and conversations.list objects, which have
+# the export's shape, with these same functions: both paths must give identical records.
+user_identity = _user_identity
+conversation_from_entry = _conversation
+normalize_domain = _normalize_domain

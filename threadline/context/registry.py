@@ -11,7 +11,15 @@ if TYPE_CHECKING:
 
 def builtin_folders(clients_file: Path | None = None) -> list[Folder]:
     from threadline.context.clients import ClientsFolder
+    from threadline.context.notes import NotesFolder
     from threadline.context.people import PeopleFolder
+    from threadline.context.storylines import StorylinesFolder
     from threadline.context.timeline import TimelineFolder
 
-    return [PeopleFolder(), ClientsFolder(clients_file), TimelineFolder()]
+    return [
+        PeopleFolder(),
+        ClientsFolder(clients_file),
+        StorylinesFolder(),
+        TimelineFolder(),
+        NotesFolder(),
+    ]

@@ -23,9 +23,10 @@ from threadline.ids import instance_start
 from threadline.store.schema import item, item_version
 
 MAX_VALUE = 2000
+# "decision:" ends in punctuation, so it sits outside the trailing word boundary.
 _DECISION = re.compile(
-    r"\b(?:we(?:'ve|\s+have)?\s+decided|decided\s+to|decision\s*:|agreed\s+to|we\s+agreed"
-    r"|going\s+with|go\s+with)\b",
+    r"\b(?:we(?:'ve|\s+have)?\s+decided|decided\s+to|agreed\s+to|we\s+agreed"
+    r"|going\s+with|go\s+with)\b|\bdecision\s*:",
     re.IGNORECASE,
 )
 # "instead of" alone is mostly description ("2s instead of 20s"); it counts as a decision

@@ -135,7 +135,8 @@ item = Table(
     # Recorded time (when Threadline learned it), beside the platform's own valid times.
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_changed_at", UTCDateTime, nullable=False),
-    Index(None, "platform", "container_id"),
+    # Container then time: a channel's neighbours of a message, a week of a mailbox thread.
+    Index(None, "platform", "container_id", "occurred_at"),
     Index(None, "thread_id"),
     Index(None, "occurred_at"),
     Index(None, "author_key"),

@@ -1,14 +1,30 @@
-"""Full-text search over items: FTS5 on SQLite, tsvector on PostgreSQL, one interface."""
+"""Full-text search over items: FTS5 on SQLite, tsvector on PostgreSQL, one interface.
+
+Every filter (clients, time range, platform) is applied inside the one SQL statement that
+ranks, so a query costs one index-driven MATCH plus a LIMIT, whatever the store's size.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, func, select, text
+
+from threadline.store.context_schema import storyline, storyline_item
+from threadline.store.schema import identity, item, person
+from threadline.store.types import UTCDateTime
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+Match = Literal["all", "any"]
+# An OR query costs what its commonest word matches: a long question keeps only its rarest
+# words, each counted up to a cap so that counting stays cheap on any store size.
+MAX_ANY_TERMS = 8
+_COUNT_CAP = 2000
 
 
 @dataclass(frozen=True)
@@ -20,62 +36,219 @@ class SearchHit:
     snippet: str
     occurred_at: datetime | None
     score: float
+    item_id: int = 0
 
 
-def _fts5_query(query: str) -> str:
+@dataclass(frozen=True)
+class SearchFilters:
+    """Bounds every hit must satisfy. ``until`` is exclusive."""
+
+    client_ids: Sequence[int] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    platform: str | None = None
+    include_deleted: bool = False
+
+
+def words(query: str) -> list[str]:
+    return _WORD.findall(query)
+
+
+def _fts5_query(terms: list[str], match: Match) -> str:
     # Quote each word so user input can never be read as FTS5 syntax (AND, NEAR, "*").
-    return " ".join(f'"{w}"' for w in _WORD.findall(query))
+    joiner = " OR " if match == "any" else " "
+    return joiner.join(f'"{w}"' for w in terms)
+
+
+def filter_sql(filters: SearchFilters) -> tuple[list[str], dict[str, Any], list[Any]]:
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    binds: list[Any] = []
+    if not filters.include_deleted:
+        where.append("item.deleted = false")
+    if filters.platform:
+        where.append("item.platform = :platform")
+        params["platform"] = filters.platform
+    if filters.since is not None:
+        where.append("item.occurred_at >= :since")
+        params["since"] = filters.since
+        binds.append(bindparam("since", type_=UTCDateTime()))
+    if filters.until is not None:
+        where.append("item.occurred_at < :until")
+        params["until"] = filters.until
+        binds.append(bindparam("until", type_=UTCDateTime()))
+    if filters.client_ids is not None:
+        # The item_client primary key (item_id, client_id) answers this per matched row.
+        where.append(
+            "EXISTS (SELECT 1 FROM item_client WHERE item_client.item_id = item.id "
+            "AND item_client.client_id IN :clients)"
+        )
+        params["clients"] = list(filters.client_ids) or [-1]
+        binds.append(bindparam("clients", expanding=True))
+    return where, params, binds
 
 
 def search(
-    conn: Connection, query: str, *, limit: int = 20, include_deleted: bool = False
+    conn: Connection,
+    query: str,
+    *,
+    limit: int = 20,
+    include_deleted: bool = False,
+    filters: SearchFilters | None = None,
+    match: Match = "all",
 ) -> list[SearchHit]:
-    """Items matching every word of ``query``, best first."""
-    if not _WORD.search(query):
+    """Items matching ``query`` (every word, or any word with ``match="any"``), best first."""
+    terms = words(query)
+    if not terms or limit <= 0:
         return []
-    deleted = "" if include_deleted else "AND item.deleted = false"
+    if match == "any" and len(terms) > MAX_ANY_TERMS:
+        terms = rarest(conn, terms, MAX_ANY_TERMS)
+    if filters is None:
+        filters = SearchFilters(include_deleted=include_deleted)
+    where, params, binds = filter_sql(filters)
+    extra = "".join(f" AND {w}" for w in where)
+    params["limit"] = limit
     if conn.dialect.name == "postgresql":
+        joiner = " | " if match == "any" else " & "
+        params["q"] = joiner.join(terms)
+        # Rank and cut first; ts_headline is costly, so only the kept rows get one.
         sql = text(
             f"""
-            SELECT canonical_id, platform, container_name, title, occurred_at,
-                   ts_headline('english', text, q, 'MaxFragments=1,MaxWords=18,MinWords=6')
-                       AS snippet,
-                   ts_rank(search_vector, q) AS score
-            FROM item, websearch_to_tsquery('english', :q) AS q
-            WHERE search_vector @@ q {deleted}
-            ORDER BY score DESC, occurred_at DESC NULLS LAST
-            LIMIT :limit
+            SELECT ranked.*, ts_headline('english', ranked.text, ranked.q,
+                       'MaxFragments=1,MaxWords=18,MinWords=6') AS snippet
+            FROM (
+                SELECT item.id, canonical_id, platform, container_name, title, occurred_at,
+                       text, q, ts_rank(search_vector, q) AS score
+                FROM item, to_tsquery('english', :q) AS q
+                WHERE search_vector @@ q {extra}
+                ORDER BY score DESC, occurred_at DESC NULLS LAST, item.id
+                LIMIT :limit
+            ) AS ranked
+            ORDER BY ranked.score DESC, ranked.occurred_at DESC NULLS LAST, ranked.id
             """
         )
-        params = {"q": query, "limit": limit}
     else:
+        params["q"] = _fts5_query(terms, match)
         sql = text(
             f"""
-            SELECT item.canonical_id, item.platform, item.container_name, item.title,
+            SELECT item.id, item.canonical_id, item.platform, item.container_name, item.title,
                    item.occurred_at,
                    snippet(item_fts, 1, '[', ']', '…', 18) AS snippet,
                    -bm25(item_fts, 4.0, 1.0) AS score
             FROM item_fts JOIN item ON item.id = item_fts.rowid
-            WHERE item_fts MATCH :q {deleted}
-            ORDER BY bm25(item_fts, 4.0, 1.0), item.occurred_at DESC
+            WHERE item_fts MATCH :q {extra}
+            ORDER BY bm25(item_fts, 4.0, 1.0), item.occurred_at DESC, item.id
             LIMIT :limit
             """
         )
-        params = {"q": _fts5_query(query), "limit": limit}
-    hits = []
-    for row in conn.execute(sql, params):
-        occurred = row.occurred_at
-        if isinstance(occurred, str):
-            occurred = datetime.fromisoformat(occurred)
-        hits.append(
-            SearchHit(
-                canonical_id=row.canonical_id,
-                platform=row.platform,
-                container_name=row.container_name,
-                title=row.title,
-                snippet=" ".join((row.snippet or "").split()),
-                occurred_at=occurred,
-                score=float(row.score or 0.0),
-            )
+    if binds:
+        sql = sql.bindparams(*binds)
+    return [_hit(row) for row in conn.execute(sql, params)]
+
+
+def rarest(conn: Connection, terms: list[str], keep: int) -> list[str]:
+    """The ``keep`` words of ``terms`` that match the fewest items (counted up to a cap)."""
+    if conn.dialect.name == "postgresql":
+        sql = text(
+            "SELECT count(*) FROM (SELECT 1 FROM item WHERE search_vector @@ "
+            "plainto_tsquery('english', :t) LIMIT :cap) AS m"
         )
-    return hits
+    else:
+        sql = text(
+            "SELECT count(*) FROM (SELECT rowid FROM item_fts WHERE item_fts MATCH :t LIMIT :cap)"
+        )
+    counted = []
+    for n, term in enumerate(dict.fromkeys(terms)):
+        t = term if conn.dialect.name == "postgresql" else f'"{term}"'
+        df = int(conn.execute(sql, {"t": t, "cap": _COUNT_CAP}).scalar_one())
+        if df:
+            counted.append((df, n, term))
+    kept = sorted(counted)[:keep]
+    return [term for _df, _n, term in sorted(kept, key=lambda c: c[1])] or terms[:keep]
+
+
+def _hit(row: Any) -> SearchHit:
+    occurred = row.occurred_at
+    if isinstance(occurred, str):
+        occurred = datetime.fromisoformat(occurred)
+    if occurred is not None and occurred.tzinfo is None:
+        occurred = occurred.replace(tzinfo=UTC)
+    return SearchHit(
+        canonical_id=row.canonical_id,
+        platform=row.platform,
+        container_name=row.container_name,
+        title=row.title,
+        snippet=" ".join((row.snippet or "").split()),
+        occurred_at=occurred,
+        score=float(row.score or 0.0),
+        item_id=int(row.id),
+    )
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """What a result shows of one item: its ids, the platform's own ids, who, when, what."""
+
+    item_id: int
+    canonical_id: str
+    platform: str
+    kind: str
+    native: dict[str, str]
+    container_id: str
+    container_name: str | None
+    thread_id: str | None
+    occurred_at: datetime | None
+    author_key: str | None
+    author_name: str | None
+    title: str | None
+    text: str
+    permalink: str | None
+    storyline_id: int | None
+    storyline_key: str | None
+    storyline_title: str | None
+
+    def identifiers(self) -> dict[str, str | None]:
+        """The platform's own identifiers, named as that platform names them."""
+        n = self.native
+        if self.platform == "slack":
+            return {"channel_id": n.get("channel", self.container_id),
+                    "channel_name": self.container_name, "ts": n.get("ts")}
+        if self.platform == "email":
+            return {"message_id": n.get("message_id"), "thread_id": n.get("gmail_thread_id")}
+        if self.platform == "calendar":
+            return {"uid": n.get("uid"), "instance_start": n.get("instance_start")}
+        return {"page_id": n.get("page_id"), "database_id": n.get("database_id")}
+
+
+def item_views(conn: Connection, item_ids: Sequence[int]) -> dict[int, ItemView]:
+    """The items with author names (a merged person's name first) and storylines."""
+    if not item_ids:
+        return {}
+    query = (
+        select(
+            item.c.id, item.c.canonical_id, item.c.platform, item.c.kind, item.c.native,
+            item.c.container_id, item.c.container_name, item.c.thread_id, item.c.occurred_at,
+            item.c.author_key, item.c.title, item.c.text, item.c.permalink,
+            func.coalesce(person.c.display_name, identity.c.display_name).label("author_name"),
+            storyline.c.id.label("storyline_id"), storyline.c.key.label("storyline_key"),
+            storyline.c.title.label("storyline_title"),
+        )
+        .select_from(
+            item.outerjoin(identity, identity.c.key == item.c.author_key)
+            .outerjoin(person, person.c.id == identity.c.person_id)
+            .outerjoin(storyline_item, storyline_item.c.item_id == item.c.id)
+            .outerjoin(storyline, storyline.c.id == storyline_item.c.storyline_id)
+        )
+        .where(item.c.id.in_(list(item_ids)))
+    )
+    views = {}
+    for r in conn.execute(query):
+        views[r.id] = ItemView(
+            item_id=r.id, canonical_id=r.canonical_id, platform=r.platform, kind=r.kind,
+            native=dict(r.native or {}), container_id=r.container_id,
+            container_name=r.container_name, thread_id=r.thread_id, occurred_at=r.occurred_at,
+            author_key=r.author_key, author_name=r.author_name, title=r.title, text=r.text,
+            permalink=r.permalink, storyline_id=r.storyline_id, storyline_key=r.storyline_key,
+            storyline_title=r.storyline_title,
+        )
+    return views

@@ -34,6 +34,6 @@ def insert_or_update(
         return
     stmt = _insert(conn, table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={name: getattr(stmt.excluded, name) for name in update}
+        index_elements=keys, set_={name: stmt.excluded[name] for name in update}
     )
     conn.execute(stmt, rows)

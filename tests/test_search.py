@@ -1,0 +1,220 @@
+"""Search on both engines: filters in SQL, time words, expansion, JSON identifiers, --queries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from threadline.cli.app import app
+from threadline.connectors.runner import run_import
+from threadline.context.retrieve import UnknownClient, retrieve
+from threadline.records import IdentityRef, ItemRecord, Record, SourceInfo
+from threadline.store.context_schema import client, item_client, storyline, storyline_item
+from threadline.store.schema import item
+from threadline.store.search import SearchFilters, item_views, search
+
+T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
+JANE = IdentityRef(kind="slack", value="U1", display_name="Jane Doe")
+TOM = IdentityRef(kind="email", value="tom@acme.example", display_name="Tom Baker")
+
+
+def slack(ts: str, text: str, at: datetime, *, channel: str = "C1", thread: str | None = None,
+          name: str = "#acme-web") -> ItemRecord:
+    native = {"channel": channel, "ts": ts} | ({"thread_ts": thread} if thread else {})
+    return ItemRecord(
+        platform="slack", kind="message", canonical_id=f"slack:{channel}:{ts}", native=native,
+        container_id=channel, container_name=name,
+        thread_id=f"slack:{channel}:{thread}" if thread else None, author=JANE,
+        occurred_at=at, text=text, permalink=f"https://x.slack.com/archives/{channel}/p{ts}",
+    )
+
+
+def records() -> list[Record]:
+    return [
+        slack("100.1", "Heads-up: the checkout pixel stopped firing", T0, thread="100.1"),
+        slack("100.2", "Done, fixed on staging", T0 + timedelta(hours=1), thread="100.1"),
+        slack("100.3", "Lunch on Friday anyone?", T0 + timedelta(days=3)),
+        slack("200.1", "Globex pixel audit starts next week", T0 + timedelta(days=1),
+              channel="C2", name="#globex"),
+        ItemRecord(
+            platform="email", kind="email", canonical_id="email:abc@acme.example",
+            native={"message_id": "abc@acme.example", "gmail_thread_id": "77"},
+            container_id="email-thread:77", container_name="Pixel invoice",
+            thread_id="email-thread:77", author=TOM, occurred_at=T0 - timedelta(days=7),
+            title="Pixel invoice", text="Please find the pixel audit invoice attached.",
+        ),
+        ItemRecord(
+            platform="calendar", kind="event", canonical_id="event:u1@2026-11-18T10:00:00Z",
+            native={"uid": "u1", "instance_start": "2026-11-18T10:00:00Z"},
+            container_id="jane@northwind.example", thread_id="event-series:u1",
+            occurred_at=T0 + timedelta(days=2, hours=1), title="Pixel review",
+            text="Review of the checkout pixel fix",
+        ),
+        ItemRecord(
+            platform="notion", kind="page",
+            canonical_id="notion:11111111-2222-3333-4444-555555555555",
+            native={"page_id": "11111111-2222-3333-4444-555555555555", "path": "Post.md"},
+            container_id="notion:workspace", title="Postmortem",
+            occurred_at=T0 + timedelta(days=2), text="Root cause: template change.",
+            permalink="https://www.notion.so/111111112222333344445555555555555",
+        ),
+    ]
+
+
+class ListImporter:
+    name = "test-list"
+
+    def __init__(self, items: list[Record]) -> None:
+        self.items = items
+
+    def source(self) -> SourceInfo:
+        return SourceInfo(platform="slack", kind="test-list", account="T1")
+
+    def estimate(self) -> int | None:
+        return len(self.items)
+
+    def read(self) -> Iterator[Record]:
+        yield from self.items
+
+
+def ids(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(item.c.canonical_id, item.c.id)).all())
+
+
+@pytest.fixture
+def loaded(store: Engine) -> Engine:
+    run_import(store, ListImporter(records()), Path("x"))
+    found = ids(store)
+    with store.begin() as conn:
+        conn.execute(client.insert(), [
+            {"id": 1, "name": "Acme", "origin": "inferred", "rules": {}, "created_at": T0},
+            {"id": 2, "name": "Globex", "origin": "inferred", "rules": {}, "created_at": T0},
+        ])
+        acme = ["slack:C1:100.1", "slack:C1:100.2", "slack:C1:100.3", "email:abc@acme.example",
+                "notion:11111111-2222-3333-4444-555555555555"]
+        conn.execute(item_client.insert(), [
+            {"item_id": found[c], "client_id": 1, "rule": "test", "detail": ""} for c in acme
+        ] + [{"item_id": found["slack:C2:200.1"], "client_id": 2, "rule": "test", "detail": ""}])
+        conn.execute(storyline.insert(), [{
+            "id": 5, "key": "slack:C1:100.1", "title": "Checkout pixel outage", "status": "open",
+            "participants": [], "clients": ["Acme"], "terms": [], "created_at": T0,
+            "updated_at": T0,
+        }])
+        conn.execute(storyline_item.insert(), [
+            {"storyline_id": 5, "item_id": found[c], "reason": "test", "added_at": T0}
+            for c in ("slack:C1:100.1", "notion:11111111-2222-3333-4444-555555555555")
+        ])
+    return store
+
+
+def cids(engine: Engine, query: str, **options: object) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        found = retrieve(conn, query, today=date(2026, 11, 19), **options)  # type: ignore[arg-type]
+        views = item_views(conn, [h.item_id for h in found.hits])
+    return [(views[h.item_id].canonical_id, h.via) for h in found.hits]
+
+
+def test_filters_are_applied_in_sql(loaded: Engine) -> None:
+    with loaded.connect() as conn:
+        everything = {h.canonical_id for h in search(conn, "pixel", match="any")}
+        globex = search(conn, "pixel", filters=SearchFilters(client_ids=[2]))
+        email = search(conn, "pixel", filters=SearchFilters(platform="email"))
+        window = search(conn, "pixel", filters=SearchFilters(
+            since=T0 + timedelta(hours=12), until=T0 + timedelta(days=2)))
+    assert everything == {"slack:C1:100.1", "slack:C2:200.1", "email:abc@acme.example",
+                          "event:u1@2026-11-18T10:00:00Z"}
+    assert [h.canonical_id for h in globex] == ["slack:C2:200.1"]
+    assert [h.canonical_id for h in email] == ["email:abc@acme.example"]
+    assert [h.canonical_id for h in window] == ["slack:C2:200.1"]
+
+
+def test_client_filter_by_name_and_unknown_client(loaded: Engine) -> None:
+    assert {c for c, _via in cids(loaded, "pixel", client_name="globex")} == {"slack:C2:200.1"}
+    with pytest.raises(UnknownClient, match="no client named 'Initech'"):
+        cids(loaded, "pixel", client_name="Initech")
+
+
+def test_time_words_in_the_query_become_a_range(loaded: Engine) -> None:
+    # Today is Thursday 19 Nov: "last week" is 9-15 Nov, "yesterday" is Wednesday 18.
+    assert [c for c, _ in cids(loaded, "pixel invoice last week")] == ["email:abc@acme.example"]
+    assert [c for c, _ in cids(loaded, "pixel yesterday", expand=False)] == [
+        "event:u1@2026-11-18T10:00:00Z"
+    ]
+
+
+def test_a_hit_brings_its_thread_and_storyline_below_it(loaded: Engine) -> None:
+    found = cids(loaded, "checkout pixel stopped firing", limit=10)
+    assert found[0] == ("slack:C1:100.1", "match")
+    vias = dict(found)
+    assert vias["slack:C1:100.2"] == "thread"
+    assert vias["notion:11111111-2222-3333-4444-555555555555"] == "storyline"
+    order = [c for c, _ in found]
+    assert order.index("slack:C1:100.2") > order.index("slack:C1:100.1")
+    # The short reply is found from what it answers, and the other way round.
+    back = dict(cids(loaded, "fixed on staging"))
+    assert back["slack:C1:100.1"] == "thread"
+
+
+def test_expansion_keeps_to_the_filters(loaded: Engine) -> None:
+    found = dict(cids(loaded, "checkout pixel stopped firing", platform="slack"))
+    assert "notion:11111111-2222-3333-4444-555555555555" not in found
+    assert found["slack:C1:100.2"] == "thread"
+    assert dict(cids(loaded, "pixel stopped", expand=False)).get("slack:C1:100.2") is None
+
+
+def _db(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def test_json_carries_each_platforms_own_identifiers(loaded: Engine) -> None:
+    out = CliRunner().invoke(app, ["--db", _db(loaded), "search", "pixel", "--json", "-k", "20",
+                                   "--today", "2026-11-19"])
+    assert out.exit_code == 0, out.output
+    hits = {h["id"]: h for h in map(json.loads, out.stdout.splitlines())}
+    first = hits["slack:C1:100.1"]
+    assert first["identifiers"] == {"channel_id": "C1", "channel_name": "#acme-web",
+                                    "ts": "100.1"}
+    assert first["author"] == {"name": "Jane Doe", "key": "slack:U1"}
+    assert first["storyline"]["title"] == "Checkout pixel outage"
+    assert first["permalink"].endswith("p100.1") and first["via"] == "match"
+    assert first["time"].startswith("2026-11-16T09:00:00")
+    assert hits["email:abc@acme.example"]["identifiers"]["message_id"] == "abc@acme.example"
+    assert hits["event:u1@2026-11-18T10:00:00Z"]["identifiers"] == {
+        "uid": "u1", "instance_start": "2026-11-18T10:00:00Z"}
+    reply = hits["slack:C1:100.2"]
+    assert reply["via"] == "thread" and reply["expanded_from"] == "slack:C1:100.1"
+    page = hits["notion:11111111-2222-3333-4444-555555555555"]
+    assert page["identifiers"]["page_id"] == "11111111-2222-3333-4444-555555555555"
+
+
+def test_queries_file_gives_one_json_line_per_query(loaded: Engine, tmp_path: Path) -> None:
+    queries = tmp_path / "q.txt"
+    queries.write_text("pixel invoice\n\nlunch friday\nzebra crossing\n")
+    out = CliRunner().invoke(app, ["--db", _db(loaded), "search", "--queries", str(queries),
+                                   "--json", "--client", "acme"])
+    assert out.exit_code == 0, out.output
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [line["query"] for line in lines] == ["pixel invoice", "lunch friday",
+                                                 "zebra crossing"]
+    assert lines[0]["hits"][0]["id"] == "email:abc@acme.example"
+    assert lines[1]["hits"][0]["id"] == "slack:C1:100.3"
+    assert lines[2]["hits"] == []
+    missing = CliRunner().invoke(app, ["--db", _db(loaded), "search", "--queries",
+                                       str(tmp_path / "nope.txt")])
+    assert missing.exit_code == 1 and "cannot read the queries file" in missing.output
+
+
+def test_cli_rejects_a_bad_date_and_shows_text_results(loaded: Engine) -> None:
+    bad = CliRunner().invoke(app, ["--db", _db(loaded), "search", "pixel", "--since", "soon"])
+    assert bad.exit_code == 1 and "is not a date" in bad.output
+    shown = CliRunner().invoke(app, ["--db", _db(loaded), "search", "staging",
+                                     "--until", "2026-11-16"])
+    assert shown.exit_code == 0, shown.output
+    assert "slack:C1:100.2" in shown.output and "via thread of slack:C1:100.2" not in shown.output

@@ -1,0 +1,424 @@
+"""The storylines folder: items about one matter, across platforms and time, kept current.
+
+Storylines are the connected components of the item graph in ``storyline_graph``, whose
+edges depend only on the two items they join. Why folding a chunk gives exactly what a
+rebuild gives:
+
+1. Before the fold, the stored storylines are the components of the graph over the items
+   folded so far (induction; the empty store holds). Items without a storyline are either
+   Slack one-liners with no edge at all, or noise joined only to other noise.
+2. A new or changed item can only gain or lose edges to (a) items in its thread or linked
+   to or from it, found through the ``thread_id``, ``link.from_id`` and ``link.target``
+   indexes, and (b) items of its scope (client, else container) within ``REACH`` in time,
+   found through ``item_client.client_id`` / ``item(platform, container_id)`` and
+   ``occurred_at``. Undated items of the scope are few (Notion pages) and fetched too.
+3. We add every member of every storyline any of those belongs to, and follow explicit
+   edges out of loaded noise items that have no storyline. Every edge of a loaded old
+   item now ends inside the loaded set: old edges never left their old component, and the
+   edges that changed all touch a new item, whose neighbours were loaded in step 2.
+4. So the components of the loaded set are exactly the global components that touch it;
+   the others are untouched. Each is keyed by the canonical id of its earliest item: the
+   row of that key is reused (ids stay stable as a storyline grows), rows of loaded
+   storylines whose key vanished are deleted (a merge or a split), and ``storyline_item``
+   is rewritten for the loaded items. Tombstones are no nodes, so they leave.
+
+Order of arrival changes only which fold does the work, never the components, their keys,
+titles or status (functions of the member items alone). Cost: the loaded set, i.e. the new
+items, their threads and links, their scope's items within ``REACH``, and the storylines
+those belong to; never a scan of the store.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, or_, select, update
+
+from threadline.context.client_inference import InferenceState
+from threadline.context.clients import VISIBLE
+from threadline.context.people_identity import IdentityRow
+from threadline.context.people_identity import load as load_identities
+from threadline.context.storyline_graph import REACH, SAME_PLACE, Node, components
+from threadline.context.storyline_summary import summarize
+from threadline.context.storyline_text import (
+    mentioned_date,
+    name_words,
+    salient_terms,
+)
+from threadline.context.timeline import local_zone
+from threadline.store.context_schema import accumulation_state, client, item_client, storyline_item
+from threadline.store.context_schema import storyline as storyline_t
+from threadline.store.schema import item, link
+from threadline.store.upsert import insert_or_update
+
+STATE = "storylines"
+_CHUNK = 500
+_EDGE_KINDS = ("reply_to", "thread", "reference")
+_NOISE_SUBTYPES = frozenset({
+    "channel_join", "channel_leave", "group_join", "group_leave", "bot_message",
+    "channel_topic", "channel_purpose", "channel_name", "channel_archive", "pinned_item",
+    "bot_add", "bot_remove", "reminder_add",
+})
+_NOISE_LABELS = frozenset({"CATEGORY_PROMOTIONS", "CATEGORY_SOCIAL", "SPAM"})
+_COLUMNS = (
+    item.c.id, item.c.canonical_id, item.c.platform, item.c.kind, item.c.container_id,
+    item.c.thread_id, item.c.author_key, item.c.recipients, item.c.occurred_at,
+    item.c.first_seen_at, item.c.title, item.c.text, item.c.labels, item.c.native,
+    item.c.deleted,
+)
+
+
+def _parts(values: Iterable[Any]) -> Iterable[list[Any]]:
+    ordered = sorted(set(values))
+    for n in range(0, len(ordered), _CHUNK):
+        yield ordered[n : n + _CHUNK]
+
+
+class StorylinesFolder:
+    name = "storylines"
+
+    def fold(self, conn: Connection, item_ids: Sequence[int], now: datetime) -> None:
+        new = set(item_ids) | _visibility_changes(conn, now)
+        rows = _rows(conn, new)
+        graph = _Graph(conn)
+        graph.add(rows.values())
+        loaded = dict(rows)
+        loaded.update(_rows(conn, _explicit(conn, rows.values()) - set(loaded)))
+        graph.add(loaded.values())
+        fresh = [graph.nodes[i] for i in new if i in graph.nodes]
+        loaded.update(_rows(conn, _nearby(conn, fresh) - set(loaded)))
+        graph.add(loaded.values())
+        member_of = _closure(conn, graph, loaded)
+        _write(conn, graph, loaded, member_of, now)
+
+    def reset(self, conn: Connection) -> None:
+        conn.execute(delete(storyline_item))
+        conn.execute(delete(storyline_t))
+        conn.execute(delete(accumulation_state).where(accumulation_state.c.name == STATE))
+
+
+def _visibility_changes(conn: Connection, now: datetime) -> set[int]:
+    """Items of clients that became visible or hidden since the last fold: their scope
+    changed, though the clients folder did not re-place them."""
+    visible = sorted(conn.execute(select(client.c.id).where(client.c.origin.in_(VISIBLE)))
+                     .scalars())
+    detail = conn.execute(
+        select(accumulation_state.c.detail).where(accumulation_state.c.name == STATE)
+    ).scalar()
+    before = set(detail.get("visible", [])) if isinstance(detail, dict) else set()
+    changed = before ^ set(visible)
+    if before != set(visible) or detail is None:
+        row = {"name": STATE, "watermark": None, "updated_at": now,
+               "detail": {"visible": visible}}
+        insert_or_update(conn, accumulation_state, [row], ["name"], ["updated_at", "detail"])
+    if not changed:
+        return set()
+    return set(conn.execute(
+        select(item_client.c.item_id).where(item_client.c.client_id.in_(sorted(changed)))
+    ).scalars())
+
+
+def _rows(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for part in _parts(ids):
+        for row in conn.execute(select(*_COLUMNS).where(item.c.id.in_(part))):
+            found[row.id] = row
+    return found
+
+
+class _Graph:
+    """Nodes for loaded items: their terms, scope, people and noise, built once each."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.nodes: dict[int, Node] = {}
+        self.identities: dict[str, IdentityRow] = {}
+        self.clients: dict[int, list[tuple[str, bool]]] = {}
+        self.client_words = _client_words(conn)
+
+    def add(self, rows: Iterable[Any]) -> None:
+        todo = [r for r in rows if r.id not in self.nodes and not r.deleted]
+        if not todo:
+            return
+        keys = {k for r in todo for k in _people(r)} - set(self.identities)
+        self.identities.update(load_identities(self.conn, keys))
+        self.clients.update(_clients(self.conn, [r.id for r in todo]))
+        for row in todo:
+            self.nodes[row.id] = self._node(row)
+
+    def _node(self, row: Any) -> Node:
+        people = [self.identities[k] for k in _people(row) if k in self.identities]
+        placed = self.clients.get(row.id, [])
+        names = [n for p in people for n in p.names()]
+        names += [n for name, _v in placed for n in self.client_words.get(name, [name])]
+        ignore = name_words(names)
+        terms, strong = salient_terms(row.title, row.text, ignore)
+        title_terms = salient_terms(row.title, "", ignore)[0] & terms
+        time = row.occurred_at or mentioned_date(row.title, row.text, row.first_seen_at)
+        return Node(
+            id=row.id, canonical=row.canonical_id, platform=row.platform, kind=row.kind,
+            time=time, thread=row.thread_id if row.platform != "notion" else None,
+            container=row.container_id, scope=_scope(row, placed), terms=terms,
+            strong=strong, title_terms=title_terms, people=self._people_of(row),
+            noise=self._noise(row),
+        )
+
+    def _people_of(self, row: Any) -> frozenset[str]:
+        keys = [row.author_key] if row.author_key else []
+        if row.platform in ("email", "calendar"):
+            keys += list(row.recipients or [])
+        found = set()
+        for key in keys:
+            known = self.identities.get(key)
+            addresses = known.addresses() if known else []
+            found.add(addresses[0] if addresses else key)
+        return frozenset(found)
+
+    def _noise(self, row: Any) -> bool:
+        native = row.native if isinstance(row.native, dict) else {}
+        if native.get("subtype") in _NOISE_SUBTYPES:
+            return True
+        labels = {str(x).upper().replace(" ", "_") for x in (row.labels or [])}
+        if labels & _NOISE_LABELS:
+            return True
+        author = self.identities.get(row.author_key or "")
+        return author is not None and author.never_merged
+
+
+def _people(row: Any) -> list[str]:
+    keys = [row.author_key] if row.author_key else []
+    return keys + [k for k in (row.recipients or []) if isinstance(k, str)]
+
+
+def _clients(conn: Connection, ids: list[int]) -> dict[int, list[tuple[str, bool]]]:
+    """Each item's clients as (name, visible-and-placed-by-more-than-a-name-mention)."""
+    found: dict[int, list[tuple[str, bool]]] = defaultdict(list)
+    for part in _parts(ids):
+        query = (
+            select(item_client.c.item_id, client.c.id, client.c.name, client.c.origin,
+                   item_client.c.rule)
+            .join(client, client.c.id == item_client.c.client_id)
+            .where(item_client.c.item_id.in_(part))
+        )
+        for item_id, cid, name, origin, rule in conn.execute(query):
+            if origin in VISIBLE:
+                found[item_id].append((f"{cid}:{name}", rule != "name-mention"))
+            else:
+                found[item_id].append((name, False))
+    return found
+
+
+def _client_words(conn: Connection) -> dict[str, list[str]]:
+    """Each client's name with the aliases and Notion projects its configuration names:
+    words every item of the client shares, so they tell none of its matters apart."""
+    found: dict[str, list[str]] = {}
+    for cid, name, origin, rules in conn.execute(
+        select(client.c.id, client.c.name, client.c.origin, client.c.rules)
+    ):
+        config = rules.get("config", {}) if isinstance(rules, dict) else {}
+        words = [name, *config.get("aliases", []), *config.get("notion", [])]
+        found[f"{cid}:{name}" if origin in VISIBLE else name] = [str(w) for w in words]
+    return found
+
+
+def _scope(row: Any, placed: list[tuple[str, bool]]) -> frozenset[str]:
+    """A client's items meet by client (the one whose channel, address or page it is,
+    before any merely named); an internal item meets its own channel, calendar or page."""
+    visible = [name for name, _p in placed if ":" in name and name.split(":", 1)[0].isdigit()]
+    primary = [name for name, p in placed if p]
+    chosen = primary or visible
+    if chosen:
+        return frozenset(f"client:{name.split(':', 1)[0]}" for name in chosen)
+    return frozenset({f"container:{row.platform}:{row.container_id}"})
+
+
+def _explicit(conn: Connection, rows: Iterable[Any]) -> set[int]:
+    """Items in the same thread as these, or linked to or from them."""
+    rows = list(rows)
+    threads = {r.thread_id for r in rows if r.thread_id and r.platform != "notion"}
+    canonical = {r.canonical_id for r in rows}
+    found: set[int] = set()
+    for part in _parts(threads):
+        found.update(conn.execute(
+            select(item.c.id).where(item.c.thread_id.in_(part), item.c.platform != "notion")
+        ).scalars())
+    others: set[str] = set()
+    for part in _parts(canonical):
+        for source, target in conn.execute(
+            select(link.c.from_id, link.c.target).where(
+                link.c.kind.in_(_EDGE_KINDS),
+                or_(link.c.from_id.in_(part), link.c.target.in_(part)),
+            )
+        ):
+            others.update((source, target))
+    for part in _parts(others - canonical):
+        found.update(conn.execute(select(item.c.id).where(item.c.canonical_id.in_(part)))
+                     .scalars())
+    return found
+
+
+def _nearby(conn: Connection, fresh: list[Node]) -> set[int]:
+    """Items of the same scope within REACH of each fresh item, plus the scope's undated
+    items (their time comes from their text, so no index can find them by time)."""
+    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for node in fresh:
+        if node.noise or node.time is None:
+            continue
+        for scope in node.scope:
+            # A container scope holds one place only, where look-alikes meet within hours.
+            reach = REACH if scope.startswith("client:") else SAME_PLACE
+            spans[scope].append((node.time - reach, node.time + reach))
+    found: set[int] = set()
+    for scope, wanted in spans.items():
+        if scope.startswith("client:"):
+            cid = int(scope.split(":", 1)[1])
+            base = (
+                select(item.c.id).join(item_client, item_client.c.item_id == item.c.id)
+                .where(item_client.c.client_id == cid)
+            )
+        else:
+            _c, platform, container = scope.split(":", 2)
+            base = select(item.c.id).where(
+                item.c.platform == platform, item.c.container_id == container
+            )
+        found.update(conn.execute(base.where(item.c.occurred_at.is_(None))).scalars())
+        for lo, hi in _merge(wanted):
+            found.update(conn.execute(
+                base.where(and_(item.c.occurred_at >= lo, item.c.occurred_at <= hi))
+            ).scalars())
+    return found
+
+
+def _merge(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _memberships(conn: Connection, ids: Iterable[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for part in _parts(ids):
+        query = select(storyline_item.c.item_id, storyline_item.c.storyline_id).where(
+            storyline_item.c.item_id.in_(part)
+        )
+        found.update({i: s for i, s in conn.execute(query)})
+    return found
+
+
+def _closure(conn: Connection, graph: _Graph, loaded: dict[int, Any]) -> dict[int, int]:
+    """Add every member of the loaded items' storylines, and the explicit neighbours of
+    loaded noise without a storyline, until nothing new comes in."""
+    member_of: dict[int, int] = {}
+    asked: set[int] = set()
+    followed: set[int] = set()
+    while True:
+        member_of.update(_memberships(conn, set(loaded) - asked))
+        asked |= set(loaded)
+        stories = set(member_of.values())
+        more: set[int] = set()
+        for part in _parts(stories):
+            more.update(conn.execute(
+                select(storyline_item.c.item_id).where(storyline_item.c.storyline_id.in_(part))
+            ).scalars())
+        loose = [
+            r for i, r in loaded.items()
+            if i not in member_of and i not in followed and i in graph.nodes
+            and graph.nodes[i].noise
+        ]
+        followed.update(r.id for r in loose)
+        more |= _explicit(conn, loose)
+        more -= set(loaded)
+        if not more:
+            return member_of
+        loaded.update(_rows(conn, more))
+        graph.add(loaded.values())
+
+
+def _links(
+    conn: Connection, canonical: set[str]
+) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+    """Edges among these items, and the users each Slack message mentions."""
+    edges: list[tuple[str, str]] = []
+    mentions: dict[str, list[str]] = defaultdict(list)
+    for part in _parts(canonical):
+        for source, kind, target in conn.execute(
+            select(link.c.from_id, link.c.kind, link.c.target).where(link.c.from_id.in_(part))
+        ):
+            if kind == "mention":
+                mentions[source].append(target)
+            elif kind in _EDGE_KINDS and target in canonical:
+                edges.append((source, target))
+    return sorted(edges), mentions
+
+
+def _write(
+    conn: Connection, graph: _Graph, loaded: dict[int, Any], member_of: dict[int, int],
+    now: datetime,
+) -> None:
+    nodes = [graph.nodes[i] for i in sorted(loaded) if i in graph.nodes]
+    edges, mentions = _links(conn, {n.canonical for n in nodes})
+    found = components(nodes, edges)
+    wanted: dict[str, tuple[list[Node], dict[str, Any]]] = {}
+    keys_needed = {k for m in mentions.values() for k in m} - set(graph.identities)
+    graph.identities.update(load_identities(conn, keys_needed))
+    own, zone = _own_domains(conn), local_zone()
+    for group in found.groups:
+        if not _qualifies(group):
+            continue
+        rows = [loaded[n.id] for n in group]
+        summary = summarize(rows, group, graph.identities, graph.clients, mentions, own,
+                            zone)
+        wanted[group[0].canonical] = (group, summary)
+    old = set(member_of.values())
+    existing = {
+        r.key: r for part in _parts(list(wanted))
+        for r in conn.execute(select(storyline_t).where(storyline_t.c.key.in_(part)))
+    }
+    existing_ids = {r.id for r in existing.values()}
+    gone = sorted(old - existing_ids)
+    for part in _parts(loaded):
+        conn.execute(delete(storyline_item).where(storyline_item.c.item_id.in_(part)))
+    for part in _parts(gone):
+        conn.execute(delete(storyline_item).where(storyline_item.c.storyline_id.in_(part)))
+        conn.execute(delete(storyline_t).where(storyline_t.c.id.in_(part)))
+    links: list[dict[str, Any]] = []
+    for key, (group, summary) in wanted.items():
+        row = existing.get(key)
+        if row is None:
+            inserted = conn.execute(
+                storyline_t.insert().values(key=key, created_at=now, updated_at=now, **summary)
+            ).inserted_primary_key
+            assert inserted is not None
+            sid = inserted[0]
+        else:
+            sid = row.id
+            if any(getattr(row, k) != v for k, v in summary.items()):
+                conn.execute(update(storyline_t).where(storyline_t.c.id == sid)
+                             .values(updated_at=now, **summary))
+        links.extend(
+            {"storyline_id": sid, "item_id": n.id, "added_at": now,
+             "reason": "first" if n is group[0] else found.reasons.get(n.id, "first")}
+            for n in group
+        )
+    for n in range(0, len(links), _CHUNK):
+        conn.execute(storyline_item.insert(), links[n : n + _CHUNK])
+
+
+def _qualifies(group: list[Node]) -> bool:
+    """A matter needs someone behind it, and more than one Slack one-liner on its own."""
+    if all(n.noise for n in group):
+        return False
+    return len(group) >= 2 or group[0].platform != "slack"
+
+
+def _own_domains(conn: Connection) -> frozenset[str]:
+    """The user's domains as the clients folder resolved them: who is "outside"."""
+    own = InferenceState.load(conn).own
+    return frozenset(d.lower() for d in own.get("domains", []) if isinstance(d, str))
