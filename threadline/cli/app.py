@@ -69,6 +69,7 @@ def _register() -> None:
         accumulate,
         ask,
         clients,
+        connect,
         context,
         demo,
         imports,

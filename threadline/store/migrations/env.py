@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import threadline.store.context_schema  # noqa: F401  (registers the context tables)
+import threadline.store.context_schema
+import threadline.store.produce_schema  # noqa: F401  (registers the production tables)
 from threadline.store.schema import metadata
 
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,1 @@
+"""Composers: the offline default and language-model backends, behind one interface."""

@@ -1,0 +1,1 @@
+"""Production: drafts deliverables from the accumulated context, every claim cited and verified."""
