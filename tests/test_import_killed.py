@@ -47,8 +47,10 @@ def _count(db: Path, sql: str) -> int:
 
 def _import(db: Path, export: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "threadline", "--db", str(db), "import", "slack-export",
-         str(export)],
+        [
+            *(sys.executable, "-m", "threadline", "--db", str(db)),
+            *("import", "--no-context", "slack-export", str(export)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "COLUMNS": "100"},

@@ -28,6 +28,12 @@ def import_options(
         "--reparse",
         help="Parse every part again, even those an earlier import read unchanged.",
     ),
+    no_context: bool = typer.Option(
+        False,
+        "--no-context",
+        help="Store the items but leave folding them into the context to `threadline "
+        "accumulate` (for a first import of a very large archive).",
+    ),
 ) -> None:
     """Import a platform's export file into the store."""
 
@@ -41,6 +47,7 @@ def import_file(
     clients_file: Path | None = None,
     options: dict[str, object] | None = None,
     reparse: bool = False,
+    fold: bool = True,
 ) -> ImportSummary:
     """Run one import with a progress bar, print its summary, then fold it into the context."""
     importer = open_importer(kind, path, **(options or {}))
@@ -61,17 +68,26 @@ def import_file(
         out.print(f"[yellow]warning:[/] {summary.error}")
     if summary.counts.quarantined:
         out.print("  see [bold]threadline quarantine list[/] for what could not be read")
-    fold_context(engine, out, clients_file=clients_file)
+    if fold:
+        fold_context(engine, out, clients_file=clients_file)
+    else:
+        out.print("  context not folded (--no-context): run [bold]threadline accumulate[/]")
     return summary
 
 
 def _run(ctx: typer.Context, kind: str, path: Path, **options: object) -> None:
     engine = settings(ctx).engine()
-    reparse = bool(ctx.find_root().params.get("reparse")) or bool(
-        ctx.parent and ctx.parent.params.get("reparse")
-    )
+    group = ctx.parent.params if ctx.parent else {}
     try:
-        import_file(engine, kind, path, console, options=options, reparse=reparse)
+        import_file(
+            engine,
+            kind,
+            path,
+            console,
+            options=options,
+            reparse=bool(group.get("reparse")),
+            fold=not group.get("no_context"),
+        )
     except ThreadlineError as exc:
         fail(f"{kind} import of {path}: {exc}")
 
