@@ -21,13 +21,23 @@ def test_demo_imports_everything_and_prints_a_cited_week(tmp_path: Path) -> None
     for kind in ("slack-export", "mbox", "ics", "notion-export"):
         assert re.search(rf"✓ {kind} \S+: \d+ added", out), kind
     assert "0 quarantined" in out
-    assert "Acme Corp — week 2026-W47" in out
-    cited = re.findall(r"^\s+\[(\d+)\] .* · ((?:slack|email|event|notion):\S+)", out, flags=re.M)
-    assert len(cited) >= 5
-    # Nothing the gold manifest forbids for Acme's week is cited in its note.
+    assert "# Acme Corp: weekly update, 2026-W47" in out
+    sources = re.findall(r"^- \[(\d+)\] (.+)$", out, flags=re.M)
+    assert len(sources) >= 5
+    assert re.search(r"draft #\d+: \d+ claims kept, 0 flagged, \d+ dropped", out)
+    # Nothing the gold manifest forbids for Acme's week is cited in the update.
+    db = str(tmp_path / "demo" / "threadline.db")
+    as_json = runner.invoke(
+        app,
+        ["--db", db, "produce", "client-update", "--client", "Acme Corp", "--week", "2026-W47",
+         "--format", "json"],
+    )
+    assert as_json.exit_code == 0, as_json.output
+    cited = set(re.findall(r'"((?:slack|email|event|notion):[^"]+)"', as_json.output))
     gold = json.loads((tmp_path / "demo" / "workspace" / "gold.json").read_text())
     acme = next(g for g in gold if g["client"] == "Acme Corp" and g["week"] == "2026-W47")
-    assert {cid for _n, cid in cited} & set(acme["must_not_mention"]) == set()
+    assert cited, "the JSON draft names its cited items by canonical id"
+    assert cited & set(acme["must_not_mention"]) == set()
     status = runner.invoke(
         app, ["--db", str(tmp_path / "demo" / "threadline.db"), "status", "--json"]
     )

@@ -7,15 +7,13 @@ from pathlib import Path
 
 import typer
 from rich.rule import Rule
-from rich.text import Text
 
 from threadline.cli.app import app, console, settings
-from threadline.cli.context import _STYLES as NOTE_STYLES
 from threadline.cli.imports import import_file
 from threadline.cli.status import print_status
-from threadline.context.note_render import render_lines, with_names
-from threadline.context.notes import find_client, load_note
 from threadline.context.weeks import parse_week
+from threadline.produce.pipeline import produce
+from threadline.produce.render import render
 from threadline.sample import FILES, generate_workspace
 from threadline.sample.clients_yaml import sample_clients_config
 from threadline.store import open_store
@@ -79,20 +77,22 @@ def demo(
     with engine.connect() as conn:
         print_status(store_status(conn, engine.url.render_as_string(hide_password=True)))
 
-    console.print(Rule(f"4. {client}: the week's context note, every line cited"))
     week = parse_week(manifest.weeks[-1])
-    with engine.connect() as conn:
-        client_id, name = find_client(conn, client)
-        note = load_note(conn, client_id, week)
-        if note is None:
-            console.print(f"No note for {name} in {week.label}.")
-        else:
-            for style, line in render_lines(with_names(conn, note), max_citations=3):
-                console.print(Text(line, style=NOTE_STYLES.get(style, "")), soft_wrap=True)
+    command = f"threadline produce client-update --client {client!r} --week {week.label}"
+    console.print(Rule(f"4. {command}"))
+    stored = produce(engine, "client-update", client=client, week=week.label)
+    report = stored.draft.report
+    console.print(render(stored.draft, "markdown"), markup=False, highlight=False)
+    console.print(
+        f"[dim]draft #{stored.id}: {report.kept} claims kept, {report.flagged} flagged, "
+        f"{report.dropped} dropped by the verifier ({stored.draft.composer} composer)[/]"
+    )
 
     console.print(Rule("Try next"))
     env = f"--db {db}"
     console.print(
+        f"  threadline {env} drafts show {stored.id}\n"
+        f"  threadline {env} produce weekly-digest --week {week.label}\n"
         f"  threadline {env} context \"{client}\" --week {week.label}\n"
         f"  threadline {env} storylines --client \"{client}\" --week {week.label}\n"
         f"  threadline {env} timeline --client \"{client}\"\n"
