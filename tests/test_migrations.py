@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
+import threadline.store.autonomy_schema
 import threadline.store.context_schema  # registers the context tables
 import threadline.store.produce_schema  # noqa: F401  (registers the production tables)
 from threadline.store.schema import metadata

@@ -191,6 +191,59 @@ def test_ids_stay_stable_as_a_storyline_grows_and_tombstones_leave(store: Engine
     assert after.id == grown.id
 
 
+BOT = IdentityRef(kind="slack", value="U9", display_name="ci-bot")
+
+
+def bot_records(count: int) -> list[ItemRecord]:
+    """A CI bot posting near-identical lines in the client's channel, minutes apart."""
+    return [
+        ItemRecord(
+            platform="slack", kind="message", canonical_id=f"slack:C1:{100000 + n}.000",
+            native={"channel": "C1", "ts": f"{100000 + n}.000"}, container_id="C1",
+            container_name="#acme-website", author=BOT,
+            occurred_at=WHEN + timedelta(hours=-24 + n * 72 / count),
+            text=f"Build #{4000 + n} passed on main: deploy-{n:04d} is on staging",
+        )
+        for n in range(count)
+    ]
+
+
+def test_bot_chatter_makes_no_storyline_and_folds_like_a_rebuild(store: Engine) -> None:
+    bots = bot_records(1500)
+    records = story_records()
+    batches = {
+        "a": (bots[:500] + records["slack"], "slack"), "b": (bots[1000:], "slack"),
+        "c": (bots[500:1000], "slack"), "e": (records["email"], "email"),
+        "v": (records["calendar"], "calendar"),
+    }
+    for order in ("abcev", "vecba"):
+        for name in order:
+            batch, platform = batches[name]
+            run_import(store, ListImporter(batch, platform), Path(name))
+            accumulate(store, folders=folders(), chunk_size=500)
+        incremental = snapshot(store)
+        accumulate(store, folders=folders(), rebuild=True, chunk_size=700)
+        assert snapshot(store) == incremental
+        members = [set(ids) for _k, ids, _t, _s in incremental]
+        assert {"slack:C1:1.1", "slack:C1:1.2", "email:fix@x",
+                "event:rev@2026-11-19T09:00:00Z"} in members
+        # 1,500 look-alike lines are chatter: not one joins any storyline.
+        assert max(len(m) for m in members) == 4
+        assert not any(cid.endswith(".000") for m in members for cid in m)
+        with store.begin() as conn:
+            StorylinesFolder().reset(conn)
+            conn.execute(item.delete())
+
+
+def test_a_line_said_twice_pairs_up_and_a_routine_does_not(store: Engine) -> None:
+    said = "The checkout deploy is broken on staging again."
+    routine = "Reminder: rotate the staging API keys before the audit."
+    records = [slack("5.1", said, 0), slack("5.2", said, 2)]
+    records += [slack(f"6.{n}", routine, 100 + n) for n in range(5)]
+    run_import(store, ListImporter(records), Path("s"))
+    accumulate(store, folders=folders())
+    assert {ids for _k, ids, _t, _s in snapshot(store)} == {("slack:C1:5.1", "slack:C1:5.2")}
+
 def _node(n: int, terms: set[str], *, hours: float = 0, platform: str = "slack",
           scope: str = "client:1", container: str = "C1", noise: bool = False) -> Node:
     return Node(

@@ -1,13 +1,15 @@
 """The item graph whose connected components are storylines.
 
-Every edge is decided by the two items it joins and nothing else, so the components of any
-set of items closed under edges are the same whatever order the items arrived in:
+Every edge is decided by the two items it joins (and whether either is chatter, a function
+of the items of its place around it), never by what was folded before, so the components of
+any set of items closed under edges are the same whatever order the items arrived in:
 
 - explicit edges: the same conversation thread (a Slack thread, an email thread, a calendar
   series), or a link from one item to the other (reply, reference, a Notion page's URL).
   Notion's page tree is not a conversation: a page and its parent, or a row and its
   database, are not one matter.
-- similarity edges, between items that are not noise: the same scope (a client, or for
+- similarity edges, between items that are neither noise nor chatter (a line its place
+  repeats, see ``storyline_chatter``): the same scope (a client, or for
   internal items the same channel, calendar or page), close in time, and enough shared
   salient terms (identifiers count double; a shared pair of people adds one). A calendar
   event also joins an item that names everything its title says ("crisis call").
@@ -128,6 +130,12 @@ def titled_by(titled: Node, other: Node) -> bool:
     return wanted <= other.terms
 
 
+def near_copy(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two lines that say mostly the same words: a repeat, a correction, a routine."""
+    shared = len(a & b)
+    return shared >= MIN_SHARED and shared / len(a | b) >= 0.5
+
+
 def similar(a: Node, b: Node) -> str | None:
     """The similarity edge between two items, if any: "title" or "similar"."""
     if a.noise or b.noise or not (a.scope & b.scope) or not close_in_time(a, b):
@@ -138,8 +146,7 @@ def similar(a: Node, b: Node) -> str | None:
         # are mostly routine (the same reminder, the same status line), so only near-copies
         # a few hours apart count. (The fold's neighbourhood query relies on this reach.)
         near = a.time is not None and b.time is not None and abs(a.time - b.time) <= SAME_PLACE
-        copy = len(shared) >= MIN_SHARED and len(shared) / len(a.terms | b.terms) >= 0.5
-        return "similar" if near and copy else None
+        return "similar" if near and near_copy(a.terms, b.terms) else None
     # Two meetings are not one matter for sharing words ("review"); a series is a thread.
     if not (a.platform == b.platform == "calendar") and (titled_by(a, b) or titled_by(b, a)):
         return "title"

@@ -26,6 +26,8 @@ _URL = re.compile(r"(?:https?://|mailto:|www\.)\S+|\S+@\S+\.\w+")
 _CODE = re.compile(r"`([^`\s][^`]*)`")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*[A-Za-z0-9]|[A-Za-z]")
 _CAMEL = re.compile(r"[a-z][A-Z]")
+_DIGIT = re.compile(r"[0-9]")
+_ALPHA = re.compile(r"[A-Za-z]")
 # Calendar item text starts with a header the importer writes: not what the event is about.
 _BOILERPLATE = re.compile(r"^(when|where|organizer|attendees|status|recurrence):", re.I)
 # Notion properties render as "Name: value" lines: the names are the database's, not the
@@ -103,9 +105,9 @@ def _stem(word: str) -> str:
 
 
 def _is_identifier(raw: str) -> bool:
-    has_digit = any(ch.isdigit() for ch in raw)
-    has_alpha = any(ch.isalpha() for ch in raw)
-    return "_" in raw or (has_digit and has_alpha) or bool(_CAMEL.search(raw))
+    # Tokens are ASCII (see _TOKEN), so the regexes say what isdigit/isalpha would.
+    return ("_" in raw or (bool(_DIGIT.search(raw)) and bool(_ALPHA.search(raw)))
+            or bool(_CAMEL.search(raw)))
 
 
 def name_words(names: Iterable[str]) -> frozenset[str]:

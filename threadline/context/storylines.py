@@ -12,6 +12,9 @@ rebuild gives:
    indexes, and (b) items of its scope (client, else container) within ``REACH`` in time,
    found through ``item_client.client_id`` / ``item(platform, container_id)`` and
    ``occurred_at``. Undated items of the scope are few (Notion pages) and fetched too.
+   Items of the same place within ``SAME_PLACE`` of a new or changed item may have become
+   chatter or stopped being it (``storyline_chatter``): they are re-derived like new ones.
+   Chatter gets no similarity edge, so a bot channel adds no storyline to load again.
 3. We add every member of every storyline any of those belongs to, and follow explicit
    edges out of loaded noise items that have no storyline. Every edge of a loaded old
    item now ends inside the loaded set: old edges never left their old component, and the
@@ -24,8 +27,10 @@ rebuild gives:
 
 Order of arrival changes only which fold does the work, never the components, their keys,
 titles or status (functions of the member items alone). Cost: the loaded set, i.e. the new
-items, their threads and links, their scope's items within ``REACH``, and the storylines
-those belong to; never a scan of the store.
+items, their threads and links, their scope's items within ``REACH`` (chatter looks only at
+its own place within ``SAME_PLACE``), and the storylines those belong to; never a scan of
+the store. A storyline can only grow big through explicit edges (one long thread), which
+loading the thread costs anyway.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from threadline.context.client_inference import InferenceState
 from threadline.context.clients import VISIBLE
 from threadline.context.people_identity import IdentityRow
 from threadline.context.people_identity import load as load_identities
+from threadline.context.storyline_chatter import Chatter, merge
 from threadline.context.storyline_graph import REACH, SAME_PLACE, Node, components
 from threadline.context.storyline_summary import summarize
 from threadline.context.storyline_text import (
@@ -84,11 +90,14 @@ class StorylinesFolder:
         new = set(item_ids) | _visibility_changes(conn, now)
         rows = _rows(conn, new)
         graph = _Graph(conn)
-        graph.add(rows.values())
         loaded = dict(rows)
         loaded.update(_rows(conn, _explicit(conn, rows.values()) - set(loaded)))
+        # Items near a new or changed one in its place may have become chatter or stopped
+        # being it: their similarity edges are derived again, like the new items' own.
+        again = graph.chatter.around(rows.values()) | set(rows)
+        loaded.update(_rows(conn, again - set(loaded)))
         graph.add(loaded.values())
-        fresh = [graph.nodes[i] for i in new if i in graph.nodes]
+        fresh = [graph.nodes[i] for i in again if i in graph.nodes]
         loaded.update(_rows(conn, _nearby(conn, fresh) - set(loaded)))
         graph.add(loaded.values())
         member_of = _closure(conn, graph, loaded)
@@ -138,6 +147,7 @@ class _Graph:
         self.identities: dict[str, IdentityRow] = {}
         self.clients: dict[int, list[tuple[str, bool]]] = {}
         self.client_words = _client_words(conn)
+        self.chatter = Chatter(conn)
 
     def add(self, rows: Iterable[Any]) -> None:
         todo = [r for r in rows if r.id not in self.nodes and not r.deleted]
@@ -146,24 +156,26 @@ class _Graph:
         keys = {k for r in todo for k in _people(r)} - set(self.identities)
         self.identities.update(load_identities(self.conn, keys))
         self.clients.update(_clients(self.conn, [r.id for r in todo]))
+        chatter = self.chatter.flags(todo)
         for row in todo:
-            self.nodes[row.id] = self._node(row)
+            self.nodes[row.id] = self._node(row, chatter.get(row.id, False))
 
-    def _node(self, row: Any) -> Node:
+    def _node(self, row: Any, chatter: bool) -> Node:
         people = [self.identities[k] for k in _people(row) if k in self.identities]
         placed = self.clients.get(row.id, [])
         names = [n for p in people for n in p.names()]
         names += [n for name, _v in placed for n in self.client_words.get(name, [name])]
         ignore = name_words(names)
         terms, strong = salient_terms(row.title, row.text, ignore)
-        title_terms = salient_terms(row.title, "", ignore)[0] & terms
+        no_title: frozenset[str] = frozenset()
+        title_terms = salient_terms(row.title, "", ignore)[0] & terms if row.title else no_title
         time = row.occurred_at or mentioned_date(row.title, row.text, row.first_seen_at)
         return Node(
             id=row.id, canonical=row.canonical_id, platform=row.platform, kind=row.kind,
             time=time, thread=row.thread_id if row.platform != "notion" else None,
             container=row.container_id, scope=_scope(row, placed), terms=terms,
             strong=strong, title_terms=title_terms, people=self._people_of(row),
-            noise=self._noise(row),
+            noise=chatter or self._noise(row),
         )
 
     def _people_of(self, row: Any) -> frozenset[str]:
@@ -285,21 +297,11 @@ def _nearby(conn: Connection, fresh: list[Node]) -> set[int]:
                 item.c.platform == platform, item.c.container_id == container
             )
         found.update(conn.execute(base.where(item.c.occurred_at.is_(None))).scalars())
-        for lo, hi in _merge(wanted):
+        for lo, hi in merge(wanted):
             found.update(conn.execute(
                 base.where(and_(item.c.occurred_at >= lo, item.c.occurred_at <= hi))
             ).scalars())
     return found
-
-
-def _merge(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for lo, hi in sorted(spans):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-        else:
-            merged.append((lo, hi))
-    return merged
 
 
 def _memberships(conn: Connection, ids: Iterable[int]) -> dict[int, int]:

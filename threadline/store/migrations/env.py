@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import threadline.store.autonomy_schema
 import threadline.store.context_schema
 import threadline.store.produce_schema  # noqa: F401  (registers the production tables)
 from threadline.store.schema import metadata
