@@ -75,6 +75,7 @@ def _register() -> None:
         drafts,
         imports,
         people,
+        prefs,
         produce,
         search,
         status,

@@ -154,6 +154,10 @@ def record_edit(conn: Connection, draft_id: int, before: str, after: str,
                  .values(edited_markdown=after, updated_at=now))
     key = result.inserted_primary_key
     assert key is not None
+    # Every edit is evidence: learn from it now, so the next draft already follows it.
+    from threadline.produce.learn import learn_preferences
+
+    learn_preferences(conn)
     return int(key[0])
 
 

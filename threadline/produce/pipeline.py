@@ -25,7 +25,9 @@ from threadline.errors import ThreadlineError
 from threadline.llm.base import ComposerSettings
 from threadline.llm.fallback import compose_with_fallback
 from threadline.produce import drafts
+from threadline.produce.apply_prefs import apply_preferences
 from threadline.produce.model import ContextBundle, ContextEntry, Draft, Scope
+from threadline.produce.preferences import load_preferences
 from threadline.produce.rank import rank
 from threadline.produce.recipes import Recipe, get_recipe
 from threadline.produce.select import POOL, admitted, build_bundle, visible_clients
@@ -98,7 +100,14 @@ def produce(
                                     other_than=resolved.slot)
             bundle.previous = sent.draft if sent else None
         ranked = rank(bundle, recipe)
-        draft = compose(ranked, recipe, settings or ComposerSettings(), preferences)
+        prefs = (
+            preferences
+            if preferences is not None
+            else load_preferences(conn, recipe.name, resolved.scope.client)
+        )
+        draft = compose(ranked, recipe, settings or ComposerSettings(), prefs)
+        # Learned format and tone reshape what was composed; the verifier still has the last word.
+        draft = apply_preferences(draft, prefs, names=ranked.people.values())
         draft = verify(draft, ranked)
         draft.created_at = now
         draft_id = drafts.save(conn, draft, resolved.slot, now)
