@@ -1,4 +1,4 @@
-"""Accumulation cost: folding 1,000 new items into stores of growing size stays flat.
+"""Accumulation cost and query latency as the store grows.
 
     python bench/bench_accumulate.py --scales 2 20 200 --weeks 12
 
@@ -6,6 +6,8 @@ For each scale: generate the sample workspace, import it and fold it all (the st
 import 1,000 new Slack messages in a later week across the same channels and people, and
 time the incremental fold of just those. The baseline is the same fold at the smallest
 scale, in the same run: a flat ratio means the cost follows the new items, not the store.
+On the same store it times what a person waits for: reading a client-week's context note
+(``threadline context``) and hybrid search (``threadline search``), p50 and p95.
 """
 
 from __future__ import annotations
@@ -115,6 +117,55 @@ def fold_increment(engine: Engine, clients: Path, seed: int) -> float:
     return time.perf_counter() - started
 
 
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = ordered[len(ordered) // 2]
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return p50 * 1000, p95 * 1000
+
+
+QUERIES = [
+    "conversion tracking gap", "checkout 502s rollback", "scope change confirmed",
+    "final product photography", "crisis call", "data refresh daily", "hero video cut",
+    "pricing page", "LinkedIn retargeting", "churn-risk score", "row-level security",
+    "staging is down", "invoice overdue", "wireframes", "load test checkout",
+]
+
+
+def query_latency(engine: Engine) -> None:
+    from threadline.context.note_render import render_lines, with_names
+    from threadline.context.notes import load_note
+    from threadline.context.retrieve import retrieve
+    from threadline.context.weeks import parse_week
+    from threadline.store.context_schema import client as client_table
+    from threadline.store.context_schema import weekly_note
+
+    with engine.connect() as conn:
+        pairs = conn.execute(
+            select(weekly_note.c.client_id, weekly_note.c.week)
+            .join(client_table, client_table.c.id == weekly_note.c.client_id)
+            .order_by(weekly_note.c.id)
+            .limit(200)
+        ).all()
+        note_times = []
+        for client_id, week in pairs:
+            started = time.perf_counter()
+            view = load_note(conn, client_id, parse_week(week))
+            if view is not None:
+                render_lines(with_names(conn, view))
+            note_times.append(time.perf_counter() - started)
+        search_times = []
+        for _ in range(2):
+            for query in QUERIES:
+                started = time.perf_counter()
+                retrieve(conn, query, limit=10)
+                search_times.append(time.perf_counter() - started)
+    n50, n95 = _percentiles(note_times)
+    s50, s95 = _percentiles(search_times)
+    print(f"  context note read+render: p50 {n50:.1f} ms, p95 {n95:.1f} ms ({len(pairs)} notes)")
+    print(f"  hybrid search: p50 {s50:.1f} ms, p95 {s95:.1f} ms ({len(search_times)} queries)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4])
@@ -127,6 +178,7 @@ def main() -> None:
     for scale in args.scales:
         print(f"scale {scale}, {args.weeks} weeks:")
         engine, clients, size = build_store(scale, args.weeks, args.workdir)
+        query_latency(engine)
         times = [fold_increment(engine, clients, seed) for seed in range(args.repeats)]
         median = statistics.median(times)
         baseline = baseline or median
