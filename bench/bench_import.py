@@ -34,7 +34,8 @@ IMPORTS = [
 ]
 
 
-def _child_import(kind: str, path: str, db: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _child_import(kind: str, path: str, db: str, out: mp.Queue) -> None:
+    """Import into a fresh store and report time, counts and this process's peak RSS."""
     engine = open_store(db)
     started = time.perf_counter()
     summary = run_import(engine, open_importer(kind, Path(path)), Path(path))
@@ -52,13 +53,18 @@ def _child_import(kind: str, path: str, db: str, out: mp.Queue) -> None:  # type
     )
 
 
+# Spawned, not forked: a forked child would inherit (and count in its peak RSS) whatever the
+# parent holds, such as the rows the baseline read back.
+SPAWN = mp.get_context("spawn")
+
+
 def timed_import(kind: str, path: Path, db: Path) -> dict[str, float]:
-    queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    child = mp.Process(target=_child_import, args=(kind, str(path), str(db), queue))
+    queue = SPAWN.Queue()
+    child = SPAWN.Process(target=_child_import, args=(kind, str(path), str(db), queue))
     child.start()
     result = queue.get()
     child.join()
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def baseline(db: Path, platform: str) -> tuple[int, float]:
@@ -83,14 +89,22 @@ def baseline(db: Path, platform: str) -> tuple[int, float]:
 PLATFORM = {"slack-export": "slack", "mbox": "email", "ics": "calendar", "notion-export": "notion"}
 
 
-def run(scale: int, weeks: int, workdir: Path) -> list[dict[str, object]]:
+def run(
+    scale: int, weeks: int, workdir: Path, only: list[str] | None = None
+) -> list[dict[str, object]]:
     out = workdir / f"ws-{scale}"
     started = time.perf_counter()
+    # The generator is deterministic, so the same arguments write the same bytes again.
     manifest = generate_workspace(out, seed=7, weeks=weeks, scale=scale)
     gen_seconds = time.perf_counter() - started
-    print(f"\nscale {scale}, {weeks} weeks: generated in {gen_seconds:.1f}s: {manifest}")
+    print(
+        f"\nscale {scale}, {weeks} weeks: {manifest.total_items} items generated in "
+        f"{gen_seconds:.1f}s ({manifest.counts})"
+    )
     results = []
     for kind, name in IMPORTS:
+        if only and kind not in only:
+            continue
         db = workdir / f"store-{scale}-{kind}.db"
         first = timed_import(kind, out / name, db)
         again = timed_import(kind, out / name, db)
@@ -127,9 +141,12 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=4)
     parser.add_argument("--workdir", type=Path, default=Path("bench/out"))
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--only", nargs="+", help="only these importers, e.g. mbox ics")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    figures = [r for scale in args.scales for r in run(scale, args.weeks, args.workdir)]
+    figures = [
+        r for scale in args.scales for r in run(scale, args.weeks, args.workdir, args.only)
+    ]
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     sys.stdout.flush()
