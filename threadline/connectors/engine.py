@@ -33,6 +33,7 @@ from threadline.connectors.sync_base import (
     load_connector,
 )
 from threadline.errors import ConfigError
+from threadline.store.native_lookup import native_lookup
 from threadline.store.schema import connection as connection_table
 from threadline.store.writer import StoreWriter, WriteCounts, utcnow
 
@@ -148,7 +149,8 @@ def sync_connection(
             name=conn_row.name,
             api_url=conn_row.api_url,
             secrets=secrets,
-            options=conn_row.options,
+            # Deletions reported by native id (Gmail, Calendar) need the canonical id back.
+            options={**conn_row.options, "lookup": native_lookup(engine)},
         )
         connector = factory(settings, runner)
         source_id = conn_row.source_id or _discover_source(engine, conn_row, connector)

@@ -28,6 +28,9 @@ AUTH_RECHECK = 3600.0
 
 SyncFn = Callable[[Engine, Connection], SyncSummary]
 AccumulateFn = Callable[[Engine], Any]
+# Called once per loop iteration with the engine, the time and a function that syncs every
+# connection: drafts what schedules have due, then lets the delivery queue send.
+AutonomyFn = Callable[[Engine, datetime, Callable[[Engine], None]], Any]
 
 
 @dataclass
@@ -42,6 +45,12 @@ def _default_accumulate(engine: Engine) -> Any:
     from threadline.context.accumulate import accumulate
 
     return accumulate(engine)
+
+
+def _default_autonomy(engine: Engine, now: datetime, sync: Callable[[Engine], None]) -> Any:
+    from threadline.autonomy.runner import tick
+
+    return tick(engine, now, sync)
 
 
 def next_due(conn: Connection, failures: int) -> datetime | None:
@@ -70,6 +79,7 @@ class Scheduler:
         stop: threading.Event | None = None,
         max_idle: float = 30.0,
         on_pass: Callable[[SyncSummary], None] | None = None,
+        autonomy: AutonomyFn | None = _default_autonomy,
     ) -> None:
         self.engine = engine
         self.sync = sync or (lambda eng, conn: sync_connection(eng, conn, now=now))
@@ -79,6 +89,7 @@ class Scheduler:
         self.stop = stop or threading.Event()
         self.max_idle = max_idle
         self.on_pass = on_pass
+        self.autonomy = autonomy
         self.failures: dict[int, int] = {}
         self.report = SchedulerReport()
 
@@ -91,12 +102,28 @@ class Scheduler:
             if due is None or due > self.now():
                 continue
             self._pass(conn)
+        self._autonomy()
         waits = [
             (due - self.now()).total_seconds()
             for conn in list_connections(self.engine)
             if (due := next_due(conn, self.failures.get(conn.id, 0))) is not None
         ]
         return max(0.5, min([self.max_idle, *waits]))
+
+    def _autonomy(self) -> None:
+        if self.autonomy is None or self.stop.is_set():
+            return
+        try:
+            self.autonomy(self.engine, self.now(), self._sync_all)
+        except Exception as exc:  # a schedule or delivery failure must not stop syncing
+            log.exception("scheduled drafts or deliveries failed")
+            self.report.errors.append(f"autonomy: {type(exc).__name__}: {exc}")
+
+    def _sync_all(self, engine: Engine) -> None:
+        """A fresh pass over every unpaused connection, before a scheduled draft."""
+        for conn in list_connections(engine):
+            if conn.status != "paused" and not self.stop.is_set():
+                self._pass(conn)
 
     def _pass(self, conn: Connection) -> None:
         try:
