@@ -80,9 +80,11 @@ def _register() -> None:
         produce,
         schedule,
         search,
+        serve,
         status,
         storylines,
         timeline,
+        user,
     )
 
 

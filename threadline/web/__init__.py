@@ -1,0 +1,1 @@
+"""The web app: review queue, timeline, connections, people, schedules and a cited ask box."""
