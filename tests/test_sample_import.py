@@ -77,3 +77,12 @@ def test_slack_connect_channel_is_marked(sqlite_store: Engine, workspace: Path) 
         ).all()
     shared = {name for name, native in natives if native.get("is_ext_shared") == "1"}
     assert shared == {"#acme-website"}
+
+
+def test_sample_client_rules_stay_valid_at_scale(tmp_path: Path) -> None:
+    from threadline.context.clients_config import load_clients, save_clients
+    from threadline.sample.clients_yaml import sample_clients_config
+
+    config = sample_clients_config(seed=7, scale=20)
+    save_clients(config, tmp_path / "clients.yaml")
+    assert len(load_clients(tmp_path / "clients.yaml").clients) == 60
