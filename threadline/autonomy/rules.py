@@ -53,16 +53,18 @@ class ClockRule:
     weekdays: tuple[int, ...] | None  # 0 = Monday, as dateutil counts
 
     def _rules(self, start: datetime) -> rruleset:
-        common = {"dtstart": start, "byhour": self.hours, "byminute": self.minutes,
-                  "bysecond": 0, "bymonth": self.months}
+        def daily(monthdays: tuple[int, ...] | None, weekdays: tuple[int, ...] | None) -> rrule:
+            return rrule(DAILY, dtstart=start, byhour=self.hours, byminute=self.minutes,
+                         bysecond=0, bymonth=self.months, bymonthday=monthdays,
+                         byweekday=weekdays)
+
         rules = rruleset()
         if self.monthdays is not None and self.weekdays is not None:
             # cron: when both day fields are restricted, either one matching is enough.
-            rules.rrule(rrule(DAILY, bymonthday=self.monthdays, **common))
-            rules.rrule(rrule(DAILY, byweekday=self.weekdays, **common))
+            rules.rrule(daily(self.monthdays, None))
+            rules.rrule(daily(None, self.weekdays))
         else:
-            rules.rrule(rrule(DAILY, bymonthday=self.monthdays,
-                              byweekday=self.weekdays, **common))
+            rules.rrule(daily(self.monthdays, self.weekdays))
         return rules
 
     def slots(self, zone: str, after: datetime, until: datetime,
