@@ -35,6 +35,8 @@ GOOGLE_SCOPES = [
     "https://www.googleapis.com/auth/gmail.readonly",
     "https://www.googleapis.com/auth/calendar.readonly",
 ]
+# Asked for only with --send, for delivery through Gmail: sync itself never needs it.
+GMAIL_SEND_SCOPE = "https://www.googleapis.com/auth/gmail.send"
 ApiUrl = typer.Option(None, "--api-url", help="API base URL (a proxy, or a local test server).")
 Name = typer.Option("", "--name", help="A label for this connection (default: the account).")
 Options = typer.Option(
@@ -133,7 +135,9 @@ def connect_notion(
     _connect(ctx, "notion", {"token": token}, api_url, name, _options(option))
 
 
-def google_authorized_user(credentials: Path, token_file: Path | None) -> dict[str, Any]:
+def google_authorized_user(
+    credentials: Path, token_file: Path | None, scopes: list[str] | None = None
+) -> dict[str, Any]:
     """Authorized-user info: from a token file, or the installed-app loopback flow."""
     source = token_file or credentials
     try:
@@ -150,7 +154,7 @@ def google_authorized_user(credentials: Path, token_file: Path | None) -> dict[s
                               "(it has no refresh_token).")
     from google_auth_oauthlib.flow import InstalledAppFlow
 
-    flow = InstalledAppFlow.from_client_secrets_file(str(credentials), GOOGLE_SCOPES)
+    flow = InstalledAppFlow.from_client_secrets_file(str(credentials), scopes or GOOGLE_SCOPES)
     # Opens the browser on Google's consent page; the answer comes back to a local port.
     creds = flow.run_local_server(port=0, open_browser=True)
     info: dict[str, Any] = json.loads(creds.to_json())
@@ -169,10 +173,14 @@ def connect_google(
     api_url: str | None = ApiUrl,
     name: str = Name,
     option: list[str] = Options,
+    send: bool = typer.Option(
+        False, "--send", help="Also ask for gmail.send, to deliver drafts through Gmail."
+    ),
 ) -> None:
     """Connect Gmail and Google Calendar (read-only) as two connections: gmail and gcal."""
+    scopes = [*GOOGLE_SCOPES, GMAIL_SEND_SCOPE] if send else GOOGLE_SCOPES
     try:
-        secrets = google_authorized_user(credentials, token_file)
+        secrets = google_authorized_user(credentials, token_file, scopes)
     except ThreadlineError as exc:
         fail(str(exc))
     options = _options(option)
