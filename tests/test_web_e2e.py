@@ -178,7 +178,7 @@ def test_review_approve_deliver_and_timeline_in_a_browser(
     mail = handler.messages[0]
     assert "tom@acme.example" in mail["To"]
     text = "".join(
-        part.get_payload(decode=True).decode("utf-8", "replace")
+        bytes(part.get_payload(decode=True)).decode("utf-8", "replace")
         for part in mail.walk() if part.get_content_type() in ("text/plain", "text/html")
     )
     assert "Good news:" in text
@@ -194,9 +194,10 @@ def test_review_approve_deliver_and_timeline_in_a_browser(
     shot(page, "6-item")
 
     # The other pages, and the draft on a phone, for a person to look at.
-    for name in ("connections", "clients", "people", "schedules", "preferences"):
+    for name in ("connections", "clients", "people", "schedules", "schedules/new",
+                 "preferences"):
         page.goto(f"{server}/{name}")
-        shot(page, f"7-{name}")
+        shot(page, f"7-{name.replace('/', '-')}")
     page.goto(f"{server}/ask?q=what+did+Acme+decide+about+the+tracking+gap")
     shot(page, "8-ask")
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,

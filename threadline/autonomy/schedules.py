@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import update as sql_update
 
 from threadline.autonomy.rules import (
     BEFORE_MEETING,
@@ -198,7 +199,7 @@ def list_schedules(conn: Connection, *, active_only: bool = False) -> list[Sched
 
 def set_paused(conn: Connection, schedule_id: int, paused: bool) -> Schedule:
     get(conn, schedule_id)
-    conn.execute(update(schedule).where(schedule.c.id == schedule_id).values(paused=paused))
+    conn.execute(sql_update(schedule).where(schedule.c.id == schedule_id).values(paused=paused))
     return get(conn, schedule_id)
 
 
@@ -211,7 +212,7 @@ def resume(conn: Connection, schedule_id: int, now: datetime | None = None) -> S
     ``resumed_at``): pausing means "not these"."""
     found = set_paused(conn, schedule_id, False)
     options = {**found.options, "resumed_at": (now or datetime.now(UTC)).isoformat()}
-    conn.execute(update(schedule).where(schedule.c.id == schedule_id).values(options=options))
+    conn.execute(sql_update(schedule).where(schedule.c.id == schedule_id).values(options=options))
     return get(conn, schedule_id)
 
 
@@ -223,8 +224,58 @@ def remove(conn: Connection, schedule_id: int) -> Schedule:
     return found
 
 
+def update(
+    conn: Connection,
+    schedule_id: int,
+    *,
+    every: str | None = None,
+    before_external_meetings: str | None = None,
+    timezone: str | None = None,
+    deliver: Sequence[str] | None = None,
+    auto_send: bool | None = None,
+) -> Schedule:
+    """Change a schedule's rule, time zone, destinations or auto-send; None keeps a setting.
+
+    The kind of rule stays (a clock schedule gets a new clock rule, a meeting trigger a new
+    lead time): changing the kind is a different schedule, so remove and add instead. Runs
+    already recorded stay, so a slot that ran is not drafted twice after an edit.
+    """
+    found = get(conn, schedule_id)
+    values: dict[str, Any] = {}
+    try:
+        if every is not None:
+            if found.kind != "clock":
+                raise ScheduleError("every", f"schedule #{schedule_id} fires on an event, not "
+                                    "a clock: remove it and add a clock schedule instead")
+            values["rule"] = parse_clock(every).text
+        if before_external_meetings is not None:
+            if not found.rule.startswith(BEFORE_MEETING):
+                raise ScheduleError("before-external-meetings", f"schedule #{schedule_id} is "
+                                    "not a meeting-brief trigger: a lead time does not apply")
+            lead = parse_duration(before_external_meetings)
+            values["rule"] = f"{BEFORE_MEETING} {format_duration(lead)}"
+        if timezone is not None:
+            load_zone(timezone)
+            values["timezone"] = timezone
+    except ScheduleError:
+        raise
+    except RuleError as exc:
+        raise ScheduleError(exc.field, exc.detail) from exc
+    if deliver is not None:
+        destinations = [check_destination(d) for d in deliver]
+        if not destinations:
+            raise ScheduleError("deliver", "give at least one destination, e.g. "
+                                "email:jane@acme.example")
+        values["deliver"] = destinations
+    if auto_send is not None:
+        values["auto_send"] = auto_send
+    if values:
+        conn.execute(sql_update(schedule).where(schedule.c.id == schedule_id).values(**values))
+    return get(conn, schedule_id)
+
+
 def set_options(conn: Connection, schedule_id: int, options: dict[str, Any]) -> None:
-    conn.execute(update(schedule).where(schedule.c.id == schedule_id).values(options=options))
+    conn.execute(sql_update(schedule).where(schedule.c.id == schedule_id).values(options=options))
 
 
 @dataclass
@@ -246,3 +297,18 @@ def last_runs(conn: Connection) -> dict[int, LastRun]:
     rows = conn.execute(select(schedule_run).join(latest, latest.c.id == schedule_run.c.id))
     return {r.schedule_id: LastRun(r.slot, r.due_at, r.ran_at, r.status, bool(r.late),
                                    r.draft_id, r.error) for r in rows}
+
+
+def recent_runs(conn: Connection, limit: int = 5) -> dict[int, list[LastRun]]:
+    """Each schedule's latest runs, newest first, skipped ones included (for the web page,
+    which shows whether a slot was late, skipped or held)."""
+    rows = conn.execute(select(schedule_run).order_by(schedule_run.c.schedule_id,
+                                                      schedule_run.c.due_at.desc(),
+                                                      schedule_run.c.id.desc()))
+    out: dict[int, list[LastRun]] = {}
+    for r in rows:
+        runs = out.setdefault(r.schedule_id, [])
+        if len(runs) < limit:
+            runs.append(LastRun(r.slot, r.due_at, r.ran_at, r.status, bool(r.late), r.draft_id,
+                                r.error))
+    return out

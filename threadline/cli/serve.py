@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import typer
 
@@ -35,6 +36,9 @@ def serve(
     self_address: str | None = typer.Option(
         None, "--self", help="Where 'send to me' delivers, e.g. email:you@example.com."
     ),
+    clients_file: Path | None = typer.Option(
+        None, "--clients", help="clients.yaml to show and edit (default: the config dir's)."
+    ),
 ) -> None:
     """Serve the web app; only on this machine unless --allow-remote (and a login exists)."""
     engine = settings(ctx).engine()
@@ -54,7 +58,9 @@ def serve(
     from threadline.web.app import create_app
     from threadline.web.config import WebSettings
 
-    web = WebSettings(https=https or bool(certfile), self_address=self_address)
+    web = WebSettings(
+        https=https or bool(certfile), self_address=self_address, clients_file=clients_file
+    )
     console.print(f"Threadline on {'https' if web.https else 'http'}://{host}:{port}/")
     uvicorn.run(create_app(engine, web), host=host, port=port, ssl_certfile=certfile,
                 ssl_keyfile=keyfile, log_level="warning")

@@ -23,7 +23,6 @@ from threadline.web.draft_view import sources
 from threadline.web.timeline_data import as_json, week_timeline
 from threadline.web.views.connections import describe, start_sync
 from threadline.web.views.queue import summary, waiting
-from threadline.web.views.settings import PREFS, list_schedules
 
 
 class Edit(BaseModel):
@@ -167,15 +166,20 @@ def router(engine: Engine, settings: WebSettings) -> APIRouter:
 
     @r.get("/schedules", summary="Schedules")
     def schedules() -> list[dict[str, Any]]:
-        return list_schedules(engine)
+        from threadline.autonomy.schedules import list_schedules
+
+        with engine.connect() as conn:
+            return [{"id": s.id, "recipe": s.recipe, "client": s.client, "kind": s.kind,
+                     "rule": s.rule, "timezone": s.timezone, "deliver": s.deliver,
+                     "auto_send": s.auto_send, "paused": s.paused}
+                    for s in list_schedules(conn)]
 
     @r.get("/preferences", summary="Learned preferences")
     def preferences() -> list[dict[str, Any]]:
-        prefs = actions.module(PREFS)
-        if prefs is None:
-            return []
+        from threadline.produce.preferences import list_preferences
+
         with engine.connect() as conn:
-            return [p.model_dump(mode="json") for p in prefs.list_preferences(conn)]
+            return [p.model_dump(mode="json") for p in list_preferences(conn)]
 
     @r.get("/ask", summary="A cited answer from the store")
     def ask_json(q: str, client: str | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from threadline.connectors.credentials import load_secrets, save_secrets
 from threadline.errors import ConfigError
@@ -42,3 +43,5 @@ class WebSettings:
     now: Callable[[], datetime] = _now
     self_address: str | None = None
     """Where "send to self" delivers (e.g. email:jane@example.com)."""
+    clients_file: Path | None = None
+    """The clients.yaml the Clients page edits; None: the one in the config folder."""

@@ -52,3 +52,14 @@
     a.setAttribute("aria-expanded", "false");
   });
 })();
+
+// A second question before a removal (the form also needs its "yes" box ticked, so this is
+// a courtesy, not the safeguard).
+(function () {
+  "use strict";
+  document.querySelectorAll("form.confirm[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+})();

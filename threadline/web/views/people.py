@@ -1,4 +1,4 @@
-"""Clients (counts and rules) and people (identities; merge and split)."""
+"""People: identities, suggestions, merge and split."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy import Engine
 from starlette.responses import Response
 
-from threadline.context.clients import list_clients
 from threadline.context.people import merge, split
 from threadline.context.people_query import PeopleError, list_people, show_person, suggestions
 from threadline.errors import ThreadlineError
@@ -19,12 +18,6 @@ from threadline.web.templating import back, page
 
 def router(engine: Engine, settings: WebSettings) -> APIRouter:
     r = APIRouter(include_in_schema=False)
-
-    @r.get("/clients")
-    def clients(request: Request) -> Response:
-        with engine.connect() as conn:
-            found = list_clients(conn)
-        return page(request, "clients.html", clients=found)
 
     @r.get("/people")
     def people(request: Request, q: str | None = None) -> Response:
