@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -31,6 +32,9 @@ from threadline.sample import FILES, generate_workspace
 from threadline.sample.clients_yaml import sample_clients_config
 from threadline.store import open_store
 from threadline.store.schema import item
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_latency import query_latency
 
 KINDS = {"slack": "slack-export", "email": "mbox", "calendar": "ics", "notion": "notion-export"}
 PHRASES = [
@@ -115,55 +119,6 @@ def fold_increment(engine: Engine, clients: Path, seed: int) -> float:
     report = accumulate(engine, folders=builtin_folders(clients))
     assert report.items == 1000, report
     return time.perf_counter() - started
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p50 = ordered[len(ordered) // 2]
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return p50 * 1000, p95 * 1000
-
-
-QUERIES = [
-    "conversion tracking gap", "checkout 502s rollback", "scope change confirmed",
-    "final product photography", "crisis call", "data refresh daily", "hero video cut",
-    "pricing page", "LinkedIn retargeting", "churn-risk score", "row-level security",
-    "staging is down", "invoice overdue", "wireframes", "load test checkout",
-]
-
-
-def query_latency(engine: Engine) -> None:
-    from threadline.context.note_render import render_lines, with_names
-    from threadline.context.notes import load_note
-    from threadline.context.retrieve import retrieve
-    from threadline.context.weeks import parse_week
-    from threadline.store.context_schema import client as client_table
-    from threadline.store.context_schema import weekly_note
-
-    with engine.connect() as conn:
-        pairs = conn.execute(
-            select(weekly_note.c.client_id, weekly_note.c.week)
-            .join(client_table, client_table.c.id == weekly_note.c.client_id)
-            .order_by(weekly_note.c.id)
-            .limit(200)
-        ).all()
-        note_times = []
-        for client_id, week in pairs:
-            started = time.perf_counter()
-            view = load_note(conn, client_id, parse_week(week))
-            if view is not None:
-                render_lines(with_names(conn, view))
-            note_times.append(time.perf_counter() - started)
-        search_times = []
-        for _ in range(2):
-            for query in QUERIES:
-                started = time.perf_counter()
-                retrieve(conn, query, limit=10)
-                search_times.append(time.perf_counter() - started)
-    n50, n95 = _percentiles(note_times)
-    s50, s95 = _percentiles(search_times)
-    print(f"  context note read+render: p50 {n50:.1f} ms, p95 {n95:.1f} ms ({len(pairs)} notes)")
-    print(f"  hybrid search: p50 {s50:.1f} ms, p95 {s95:.1f} ms ({len(search_times)} queries)")
 
 
 def main() -> None:
