@@ -8,7 +8,10 @@ then measure, each into a fresh SQLite store:
 
 - a full sync (budgets lifted: this measures our code, not Slack's limits): items/s,
   requests, API requests per 1,000 new items;
-- an incremental pass when nothing changed: requests and milliseconds;
+- an incremental pass when nothing changed, of each weight: a light pass (new messages
+  only), a sweep (the reconciliation window and active threads re-read; hourly by default),
+  and a pass while a Socket Mode session is up (the planner sees a session in the live
+  registry; the socket itself is tested in tests/test_slack_live.py): requests and ms;
 - the slack-export importer on the same workspace: items/s;
 - what the same full sync would take under Slack's published budgets (Tier 3 history and
   replies, 50/min) and under the non-Marketplace limit (1 request/min, 15 messages each),
@@ -27,9 +30,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
-from threadline.connectors.connections import create_connection
+from threadline.connectors.connections import (
+    create_connection,
+    get_connection,
+    update_connection,
+)
 from threadline.connectors.engine import sync_connection
 from threadline.connectors.runner import ensure_source, run_import
+from threadline.connectors.slack_api_live import _REGISTRY, LiveStatus
 from threadline.connectors.slack_export import SlackExportImporter
 from threadline.sample import generate_workspace
 from threadline.store import open_store
@@ -58,6 +66,13 @@ def _sync(db: str, url: str, team: str, options: dict[str, Any]) -> tuple[Any, f
     seconds = time.perf_counter() - started
     engine.dispose()
     return summary, seconds
+
+
+def _timed(engine: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    summary = sync_connection(engine, 1, secrets={"token": TOKEN})
+    assert summary.status == "ok", summary.error
+    return summary, (time.perf_counter() - started) * 1000
 
 
 def _import_direct(engine: Any, importer: SlackExportImporter) -> None:
@@ -90,9 +105,16 @@ def bench(scale: int, weeks: int, root: Path, capped: bool = True) -> None:
         full, full_s = _sync(db, url, team, options)
         assert full.status == "ok", full.error
         engine = open_store(db)
-        started = time.perf_counter()
-        again = sync_connection(engine, 1, secrets={"token": TOKEN})
-        idle_ms = (time.perf_counter() - started) * 1000
+        again, idle_ms = _timed(engine)
+        conn = get_connection(engine, 1)
+        update_connection(engine, 1, options={**conn.options, "reconcile_minutes": 0})
+        swept, sweep_ms = _timed(engine)
+        update_connection(engine, 1, options=conn.options)
+        status = _REGISTRY.setdefault(conn.secret_ref, LiveStatus())
+        status.open()
+        _timed(engine)  # the first pass under a session reads everything once
+        live, live_ms = _timed(engine)
+        status.close()
         engine.dispose()
 
         imp_engine = open_store(str(root / f"import-{scale}.db"))
@@ -123,8 +145,10 @@ def bench(scale: int, weeks: int, root: Path, capped: bool = True) -> None:
     if import_s:
         print(f"export import:    {messages} items in {import_s:.1f}s = "
               f"{messages / import_s:,.0f} items/s")
-    print(f"unchanged pass:   {again.requests} requests, {idle_ms:.0f} ms "
-          f"({again.counts.unchanged} re-read in the reconciliation window)")
+    print(f"unchanged pass:   light {again.requests} requests, {idle_ms:.0f} ms; "
+          f"sweep {swept.requests} requests, {sweep_ms:.0f} ms "
+          f"({swept.counts.unchanged} re-read in the reconciliation window); "
+          f"Socket Mode up {live.requests} requests, {live_ms:.0f} ms")
     print(f"under Slack budgets: ~{tier3:.0f} min at Tier 3 (50/min)")
     if slow is not None:  # at 1 request/minute on history+replies; other methods negligible
         print(f"non-Marketplace (15 messages/request, 1/min): {slow.requests} requests = "

@@ -14,7 +14,11 @@ from fakes.slack_server import FIXTURES, Conv, FakeSlack, SlackWorkspace, fixtur
 from sqlalchemy import Engine, select
 
 from threadline.cli.connect import status_line
-from threadline.connectors.connections import create_connection, get_connection
+from threadline.connectors.connections import (
+    create_connection,
+    get_connection,
+    update_connection,
+)
 from threadline.connectors.engine import SyncSummary, sync_connection
 from threadline.connectors.request_runner import RetryPolicy
 from threadline.connectors.runner import ensure_source
@@ -167,13 +171,18 @@ def test_incremental_pass_finds_new_edited_deleted_and_late_replies(
     ws.edit("C1", ts(DAY), "yesterday, edited", edited_ts=ts(120))
     ws.delete("C1", ts(3600))
     ws.delete("C1", ts(10 * DAY))  # outside the reconciliation window: not looked for
-    second = run(sqlite_store, conn_id)
+    second = run(sqlite_store, conn_id)  # within the hour: a light pass, new messages only
     assert second.status == "ok", second.error
-    c = second.counts
-    assert (c.added, c.updated, c.deleted) == (2, 1, 1)
+    assert (second.counts.added, second.counts.updated, second.counts.deleted) == (1, 0, 0)
+    assert items(sqlite_store)[f"slack:C1:{ts(60)}"].text == "new since last pass"
+
+    set_now(sqlite_store, conn_id, NOW + 3600)  # the hourly sweep is due
+    third = run(sqlite_store, conn_id)
+    assert third.status == "ok", third.error
+    c = third.counts
+    assert (c.added, c.updated, c.deleted) == (1, 1, 1)
 
     stored = items(sqlite_store)
-    assert stored[f"slack:C1:{ts(60)}"].text == "new since last pass"
     late = stored[f"slack:C1:{ts(30)}"]
     assert late.thread_id == f"slack:C1:{ts(5 * DAY)}"
     assert stored[f"slack:C1:{ts(DAY)}"].text == "yesterday, edited"
@@ -185,11 +194,20 @@ def test_incremental_pass_finds_new_edited_deleted_and_late_replies(
     assert ("edited", "yesterday @Bo Chan") in [tuple(v) for v in versions]
 
     before = fake.count()
-    third = run(sqlite_store, conn_id)
-    c = third.counts
-    assert (c.added, c.updated, c.deleted) == (0, 0, 0)
-    # Nothing changed: one listing, one history read per conversation, one active thread.
-    assert fake.count() - before == third.requests == 4
+    light = run(sqlite_store, conn_id)
+    assert (light.counts.added, light.counts.updated, light.counts.deleted) == (0, 0, 0)
+    # Nothing changed, no sweep due: one listing, one history read per conversation.
+    assert fake.count() - before == light.requests == 3
+    set_now(sqlite_store, conn_id, NOW + 7200)
+    sweep = run(sqlite_store, conn_id)
+    assert (sweep.counts.added, sweep.counts.updated, sweep.counts.deleted) == (0, 0, 0)
+    # A sweep re-reads the windows too: and the one thread active within the thread window.
+    assert sweep.requests == 4
+
+
+def set_now(engine: Engine, conn_id: int, now: float) -> None:
+    options = get_connection(engine, conn_id).options
+    update_connection(engine, conn_id, options={**options, "now": now})
 
 
 # -- faults ---------------------------------------------------------------------------------

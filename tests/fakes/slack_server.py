@@ -6,6 +6,8 @@ conversations, messages) is parsed from a slack-export.zip (the sample workspace
 objects have the API's shape. History and replies are split as Slack splits them: thread
 replies are only in conversations.replies, parents carry reply_count / latest_reply.
 
+apps.connections.open answers ``socket_url`` for an app-level token (Socket Mode).
+
 Faults are queued per method: 429 with Retry-After, 500, a timeout, a truncated JSON body, a
 revoked token, an expired (invalid) cursor, a pagination cursor that repeats.
 """
@@ -201,6 +203,9 @@ class FakeSlack:
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.Lock()
         self.delay = 0.0
+        self.app_tokens: set[str] = set()
+        self.socket_url: str | None = None
+        """What apps.connections.open answers (a slack_socket.SocketModeServer's url)."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -262,7 +267,7 @@ class FakeSlack:
         if fault is not None and fault.kind != "repeat_cursor":
             self._fault(h, fault)
             return
-        if token not in self.tokens:
+        if token not in (self.app_tokens if method == "apps.connections.open" else self.tokens):
             self._send(h, 200, {"ok": False, "error": "invalid_auth"})
             return
         with self.lock:
@@ -344,6 +349,8 @@ class FakeSlack:
             info["team"] = {**info["team"], "id": ws.team, "domain": ws.domain,
                             "name": ws.domain.title()}
             return info
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url}
         if method == "users.list":
             return self._page(ws.users, params, "members", {"cache_ts": 0}, repeat)
         if method == "conversations.list":

@@ -25,6 +25,7 @@ from threadline.connectors.engine import (
     sync_connection,
 )
 from threadline.connectors.runner import ensure_source
+from threadline.connectors.slack_api_live import LiveHub, live_line
 from threadline.connectors.sync_base import ConnectionSettings, SyncError, load_connector
 from threadline.errors import ThreadlineError
 
@@ -258,6 +259,7 @@ def connection_rows(conns: list[Connection]) -> list[dict[str, Any]]:
             "last_attempt_at": _when(c.last_attempt_at),
             "last_success_at": _when(c.last_success_at), "last_error": c.last_error,
             "cursor_summary": cursor_summary(c), "items": c.items, "requests": c.requests,
+            "live": live_line(c.options),
         }
         for c in conns
     ]
@@ -306,7 +308,8 @@ def run_command(
     def wait(seconds: float) -> None:
         stop.wait(seconds)  # wakes at once when stopped
 
-    scheduler = Scheduler(engine, sleep=wait, stop=stop, on_pass=show)
+    # Slack connections saved with --app-token also get live events (Socket Mode).
+    scheduler = Scheduler(engine, sleep=wait, stop=stop, on_pass=show, live=LiveHub(engine))
     console.print("syncing every connection on its cadence; Ctrl-C stops")
     try:
         scheduler.run(max_iterations)
@@ -338,5 +341,7 @@ def connections_command(
                       f"{len(row['scopes'])}" if row["scopes"] else "-")
     console.print(table)
     for row in rows:
+        if row["live"]:
+            console.print(f"{row['id']} {row['name']}: {row['live']}")
         if row["last_error"]:
             console.print(f"[red]{row['id']} {row['name']}:[/] {row['last_error']}")

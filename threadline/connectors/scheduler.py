@@ -4,6 +4,10 @@ Failures never stop the loop: an outage is recorded on the connection and retrie
 growing delay (cadence x 2^failures, at most an hour); a revoked token is recorded as
 ``auth`` and re-checked hourly, or at the normal cadence as soon as it is reconnected.
 Clock, sleep and a stop event are injectable, and ``max_iterations`` bounds the loop.
+
+With ``live`` (a ``slack_api_live.LiveHub``, which ``threadline run`` passes), Slack
+connections with an app token also get a Socket Mode session for the run's lifetime; what
+its events saved is folded at the next iteration, like a pass's changes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import Engine
 
 from threadline.connectors.connections import Connection, list_connections
 from threadline.connectors.engine import SyncSummary, sync_connection
+from threadline.connectors.slack_api_live import LiveHub
 from threadline.store.writer import utcnow
 
 log = logging.getLogger(__name__)
@@ -80,6 +85,7 @@ class Scheduler:
         max_idle: float = 30.0,
         on_pass: Callable[[SyncSummary], None] | None = None,
         autonomy: AutonomyFn | None = _default_autonomy,
+        live: LiveHub | None = None,
     ) -> None:
         self.engine = engine
         self.sync = sync or (lambda eng, conn: sync_connection(eng, conn, now=now))
@@ -90,11 +96,14 @@ class Scheduler:
         self.max_idle = max_idle
         self.on_pass = on_pass
         self.autonomy = autonomy
+        self.live = live
         self.failures: dict[int, int] = {}
         self.report = SchedulerReport()
 
     def run_once(self) -> float:
         """Sync every due connection; return seconds until the next one is due."""
+        if self.live is not None and not self.stop.is_set():
+            self.live.ensure(list_connections(self.engine))
         for conn in list_connections(self.engine):
             if self.stop.is_set():
                 break
@@ -102,6 +111,8 @@ class Scheduler:
             if due is None or due > self.now():
                 continue
             self._pass(conn)
+        if self.live is not None and self.live.take_saved():
+            self._accumulate("live events")
         self._autonomy()
         waits = [
             (due - self.now()).total_seconds()
@@ -139,20 +150,27 @@ class Scheduler:
             self.on_pass(summary)
         c = summary.counts
         if c.added + c.updated + c.deleted:
-            try:
-                self.accumulate(self.engine)
-                self.report.accumulations += 1
-            except Exception as exc:  # context folding must not stop syncing
-                log.exception("accumulate failed after syncing connection %s", conn.id)
-                self.report.errors.append(f"accumulate: {type(exc).__name__}: {exc}")
+            self._accumulate(f"connection {conn.id}")
+
+    def _accumulate(self, after: str) -> None:
+        try:
+            self.accumulate(self.engine)
+            self.report.accumulations += 1
+        except Exception as exc:  # context folding must not stop syncing
+            log.exception("accumulate failed after %s", after)
+            self.report.errors.append(f"accumulate: {type(exc).__name__}: {exc}")
 
     def run(self, max_iterations: int | None = None) -> SchedulerReport:
-        while not self.stop.is_set():
-            wait = self.run_once()
-            self.report.iterations += 1
-            if max_iterations is not None and self.report.iterations >= max_iterations:
-                break
-            if self.stop.is_set():
-                break
-            self.sleep(wait)
+        try:
+            while not self.stop.is_set():
+                wait = self.run_once()
+                self.report.iterations += 1
+                if max_iterations is not None and self.report.iterations >= max_iterations:
+                    break
+                if self.stop.is_set():
+                    break
+                self.sleep(wait)
+        finally:
+            if self.live is not None:
+                self.live.stop()  # on Ctrl-C too: sessions closed, state "stopped"
         return self.report

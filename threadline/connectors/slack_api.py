@@ -15,7 +15,20 @@ conversations.replies: set the option ``rate_profile: non_marketplace`` and the 
 completes, checkpointed after every page, at that pace (the progress shows how far it is).
 Any method's budget can be overridden with the option ``budgets``.
 
-Options: ``max_recipients`` (as the importer), ``reconcile_days`` (2), ``thread_days`` (7),
+Passes come in three weights. Slack has no workspace-wide "changes since" endpoint outside
+Enterprise Grid (no ``latest``/``unread_count`` in conversations.list either: its ``updated``
+is the conversation object's own change time, not message activity), so:
+
+- a sweep (every ``reconcile_minutes``, 60): conversations.list, and per conversation the
+  reconciliation window re-read (edits, deletions) plus blind re-reads of active threads;
+- a light pass (otherwise): conversations.list and one conversations.history per
+  conversation asking only for messages newer than the newest stored;
+- with Socket Mode connected (``slack_api_live``) and its session covering the last full
+  pass: only the conversations live events touched, and no listing: no request at all when
+  nothing happened. Live events already saved the messages; the read keeps the cursor.
+
+Options: ``max_recipients`` (as the importer), ``reconcile_days`` (2, the window),
+``reconcile_minutes`` (60, the sweep cadence; 0 sweeps every pass), ``thread_days`` (7),
 ``directory_hours`` (6), ``page_size`` (200), ``timeout`` (30 s), ``rate_profile``,
 ``budgets``, and ``now``
 (a fixed epoch for "now", for replaying a sample workspace dated in the future).
@@ -30,6 +43,7 @@ from typing import Any
 from threadline.connectors.request_runner import Budget
 from threadline.connectors.slack_api_client import SlackApi, SlackMethodError
 from threadline.connectors.slack_api_history import ChannelReader, ChannelSkipped, RepeatingCursor
+from threadline.connectors.slack_api_live import live_status
 from threadline.connectors.slack_api_state import (
     channel_state,
     conversation_of,
@@ -99,6 +113,7 @@ class SlackConnector:
                             timeout=int(_number(options, "timeout", 30)))
         self.max_recipients = int(_number(options, "max_recipients", DEFAULT_MAX_RECIPIENTS))
         self.reconcile_seconds = _number(options, "reconcile_days", 2) * 86400
+        self.sweep_seconds = _number(options, "reconcile_minutes", 60) * 60
         self.thread_seconds = _number(options, "thread_days", 7) * 86400
         self.directory_seconds = _number(options, "directory_hours", 6) * 3600
         limit = 15 if options.get("rate_profile") == "non_marketplace" else 200
@@ -145,10 +160,7 @@ class SlackConnector:
         if not state["users_done"] or (stale and state["pass"] is None):
             yield from self._refresh_directory(state, now)
         if state["pass"] is None:
-            self._list_conversations(state)
-            order = sorted(state["conversations"])
-            state["pass"] = {"order": order, "index": 0}
-            yield Page([], snapshot(state), note=f"{len(order)} conversations")
+            yield self._plan(state, now, stale)
         workspace = workspace_from(state["directory"], state["conversations"])
         mapper = MessageMapper(workspace, self.max_recipients)
         problems: list[str] = []
@@ -165,7 +177,7 @@ class SlackConnector:
             reader = ChannelReader(
                 self.api, mapper, conversation, channel_state(state, cid), now=now,
                 reconcile_seconds=self.reconcile_seconds, thread_seconds=self.thread_seconds,
-                limit=self.page_size,
+                limit=self.page_size, sweep=bool(state["pass"].get("sweep", True)),
             )
             note = f"{conversation.name} ({index + 1}/{len(order)})"
             try:
@@ -180,10 +192,34 @@ class SlackConnector:
                 state["pass"]["index"] += 1
                 yield Page([], snapshot(state), note=f"{note}: skipped ({exc})")
         self.position = (len(order), len(order))
+        if state["pass"].get("sweep", True):
+            state["swept_at"] = state["pass"].get("started", now)
         state["pass"] = None
         yield Page([], snapshot(state), done=True, note="up to date")
         if problems:
             raise PermanentError(" ".join(problems))
+
+    def _plan(self, state: dict[str, Any], now: float, stale: bool) -> Page:
+        """Choose this pass's conversations and weight; the plan is checkpointed at once."""
+        live = live_status(self.settings.options.get("secret_ref"))
+        session = live.current() if live else None
+        swept = state.get("swept_at")
+        sweep = not isinstance(swept, int | float) or now - swept >= self.sweep_seconds
+        if live and session and state.get("live") == session and not sweep and not stale:
+            touched = live.take()
+            if touched - set(state["conversations"]):
+                self._list_conversations(state)  # a conversation new since the last listing
+            order = sorted(touched & set(state["conversations"]))
+            state["pass"] = {"order": order, "index": 0, "sweep": False, "started": now}
+            return Page([], snapshot(state), note=f"{len(order)} conversations with live events")
+        if live and session:
+            live.take()  # this full pass reads everything the events touched so far
+        state["live"] = session
+        self._list_conversations(state)
+        order = sorted(state["conversations"])
+        state["pass"] = {"order": order, "index": 0, "sweep": sweep, "started": now}
+        kind = "sweep" if sweep else "new messages"
+        return Page([], snapshot(state), note=f"{len(order)} conversations ({kind})")
 
     def _refresh_directory(self, state: dict[str, Any], now: float) -> Iterator[Page]:
         directory = state["directory"]
@@ -293,3 +329,4 @@ def _next(data: dict[str, Any]) -> str | None:
 def _reset(state: dict[str, Any]) -> None:
     state.update(page=None, pass_seen=[], newest=None, pending_threads=[], history_done=False)
     state.pop("read_from", None)
+    state.pop("light", None)

@@ -1,17 +1,14 @@
 """Slack live events (Socket Mode): message, message_changed and message_deleted to records.
 
-Optional: with an app-level token (``xapp-``, saved as the connection's ``app_token``),
-``listen`` opens a Socket Mode connection and saves each message event as it happens, so
-the store is current between passes. Events go through the same MessageMapper as history
-and the export, so an item written live is the same record the next pass reads (unchanged).
-The polling passes stay the source of truth: an event missed while disconnected is picked
-up by the next pass. The mapping is tested with event payloads; the live socket itself is
-not (it needs Slack's servers).
+With an app-level token (``xapp-``, saved as the connection's ``app_token``),
+``slack_api_live`` opens a Socket Mode connection and saves each message event here as it
+happens. Events go through the same MessageMapper as history and the export, so an item
+written live is the same record the next pass reads (unchanged). The polling passes stay the
+source of truth: an event missed while disconnected is picked up by the next pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -23,6 +20,8 @@ from threadline.records import QuarantineRecord, Record
 from threadline.store.writer import StoreWriter, WriteCounts, utcnow
 
 _ENVELOPE_ONLY = ("channel", "event_ts", "channel_type")
+# Notices about other messages, not messages of their own (history never lists them).
+_NOT_MESSAGES = frozenset({"message_replied", "channel_history_changed"})
 
 
 class EventMapper:
@@ -48,6 +47,8 @@ class EventMapper:
         if event.get("type") != "message" or not isinstance(channel, str):
             return []
         subtype = event.get("subtype")
+        if subtype in _NOT_MESSAGES:
+            return []
         if subtype == "message_changed":
             message = event.get("message")
             if not isinstance(message, dict):
@@ -74,34 +75,3 @@ def save_event(engine: Engine, source_id: int, mapper: EventMapper,
     records = mapper.records(event)
     with engine.begin() as conn:
         return StoreWriter(source_id).save(conn, records, utcnow())
-
-
-def listen(
-    engine: Engine,
-    source_id: int,
-    cursor: dict[str, Any] | None,
-    secrets: dict[str, Any],
-    on_saved: Callable[[WriteCounts], None] | None = None,
-) -> Any:
-    """Open a Socket Mode connection that saves message events. Returns the client."""
-    from slack_sdk import WebClient
-    from slack_sdk.socket_mode import SocketModeClient
-    from slack_sdk.socket_mode.client import BaseSocketModeClient
-    from slack_sdk.socket_mode.request import SocketModeRequest
-    from slack_sdk.socket_mode.response import SocketModeResponse
-
-    mapper = EventMapper(cursor)
-    client = SocketModeClient(app_token=secrets["app_token"],
-                              web_client=WebClient(token=secrets["token"]))
-
-    def handle(socket: BaseSocketModeClient, request: SocketModeRequest) -> None:
-        # Acknowledge first: Slack redelivers an event that is not acked within 3 seconds.
-        socket.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
-        if request.type == "events_api":
-            counts = save_event(engine, source_id, mapper, request.payload.get("event") or {})
-            if on_saved:
-                on_saved(counts)
-
-    client.socket_mode_request_listeners.append(handle)
-    client.connect()
-    return client

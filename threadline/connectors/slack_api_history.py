@@ -3,11 +3,14 @@
 Every yielded chunk is followed by a checkpoint of the whole cursor, so the state here is
 updated BEFORE each yield: a pass killed at any point resumes on the next unread page.
 
-History is read from the earlier of (the newest ts stored) and (now minus the
-reconciliation window), so one paginated read both finds new messages and re-reads the
-recent window, where edits show up changed and deletions show up missing. Threads are
-re-read when their parent's (reply_count, latest_reply) changed, and blindly while they
-were active within the thread window but their parent is older than the history read.
+A light read (most passes) asks only for what is newer than the newest ts stored: one
+request when nothing changed. A sweep (on the reconciliation cadence) reads from the earlier
+of (the newest ts stored) and (now minus the reconciliation window), so one paginated read
+both finds new messages and re-reads the recent window, where edits show up changed and
+deletions show up missing; a channel whose newest message is older than the window costs no
+more than a light read. Threads are re-read when their parent's (reply_count, latest_reply)
+changed, and on a sweep blindly while they were active within the thread window but their
+parent is older than the history read.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class ChannelReader:
         reconcile_seconds: float,
         thread_seconds: float,
         limit: int,
+        sweep: bool = True,
     ) -> None:
         self.api = api
         self.mapper = mapper
@@ -62,6 +66,7 @@ class ChannelReader:
         self.window = ts_string(now - reconcile_seconds)
         self.thread_window = ts_string(now - thread_seconds)
         self.limit = limit
+        self.sweep = sweep
 
     def read(self) -> Iterator[Chunk]:
         if not self.state["history_done"]:
@@ -77,11 +82,14 @@ class ChannelReader:
         if state["page"] is None and not state["pass_seen"]:
             # The start of this conversation's read: fix its lower bound for the whole read,
             # since a page cursor is only valid with the parameters it was issued for.
+            oldest = state["oldest"]
             state["read_from"] = (
-                None if state["oldest"] is None else min(
-                    state["oldest"], self.window, key=ts_key
-                )
+                None if oldest is None
+                else min(oldest, self.window, key=ts_key) if self.sweep
+                else oldest
             )
+            # A light read excludes the newest stored message itself: nothing new, no message.
+            state["light"] = oldest is not None and not self.sweep
         seen_cursors: set[str] = set()
         while True:
             try:
@@ -90,7 +98,7 @@ class ChannelReader:
                     channel=self.conversation.id,
                     cursor=state["page"],
                     oldest=state.get("read_from"),
-                    inclusive=True if state.get("read_from") else None,
+                    inclusive=True if state.get("read_from") and not state.get("light") else None,
                     limit=self.limit,
                 )
             except SlackMethodError as exc:
@@ -122,17 +130,23 @@ class ChannelReader:
     def _end_history(self) -> list[Record]:
         state = self.state
         read_from = state.get("read_from")
+        light = bool(state.pop("light", False))
         seen = set(state["pass_seen"])
         tombstones: list[Record] = []
-        if read_from is not None:
-            for ts, thread in state["recent"].items():
-                if thread == "" and _ge(ts, read_from) and _ge(ts, self.window) and ts not in seen:
-                    tombstones.append(self._tombstone(ts, None))
-        replies = {ts: t for ts, t in state["recent"].items() if t != ""}
-        state["recent"] = {**replies, **dict.fromkeys(state["pass_seen"], "")}
+        if light:
+            # Only new messages were asked for: what was not shown is not gone.
+            state["recent"].update(dict.fromkeys(state["pass_seen"], ""))
+        else:
+            if read_from is not None:
+                for ts, thread in state["recent"].items():
+                    if (thread == "" and _ge(ts, read_from) and _ge(ts, self.window)
+                            and ts not in seen):
+                        tombstones.append(self._tombstone(ts, None))
+            replies = {ts: t for ts, t in state["recent"].items() if t != ""}
+            state["recent"] = {**replies, **dict.fromkeys(state["pass_seen"], "")}
         state["oldest"] = later(state["oldest"], state["newest"])
         state["history_done"], state["pass_seen"], state["newest"] = True, [], None
-        if read_from is not None:
+        if read_from is not None and not light:
             # Active threads whose parent is older than this read: only a re-read finds
             # their new replies.
             for parent, (_count, latest) in state["threads"].items():
@@ -202,6 +216,7 @@ class ChannelReader:
         state["recent"] = {ts: t for ts, t in state["recent"].items() if _ge(ts, self.window)}
         state["history_done"] = False
         state.pop("read_from", None)
+        state.pop("light", None)
         return []
 
     # -- mapping -------------------------------------------------------------------------
