@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
@@ -70,9 +71,15 @@ def query_latency(engine: Engine, produce_runs: int = 20) -> None:
         started = time.perf_counter()
         produce(engine, "client-update", client=names[client_id], week=week)
         produce_times.append(time.perf_counter() - started)
-    n50, n95 = _percentiles(note_times)
+    if note_times:
+        n50, n95 = _percentiles(note_times)
+        print(
+            f"  context note read+render: p50 {n50:.1f} ms, p95 {n95:.1f} ms "
+            f"({len(pairs)} notes)"
+        )
+    else:
+        print("  context note: no notes in this store (context not folded)")
     s50, s95 = _percentiles(search_times)
-    print(f"  context note read+render: p50 {n50:.1f} ms, p95 {n95:.1f} ms ({len(pairs)} notes)")
     print(f"  hybrid search: p50 {s50:.1f} ms, p95 {s95:.1f} ms ({len(search_times)} queries)")
     if produce_times:
         p50, p95 = _percentiles(produce_times)
@@ -88,8 +95,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--produce-runs", type=int, default=20)
+    parser.add_argument(
+        "--import-dir",
+        type=Path,
+        help="first import a generated workspace here into --db, without folding the context "
+        "(search over items alone, for sizes where folding takes too long to bench)",
+    )
     args = parser.parse_args()
     engine = open_store(args.db)
+    if args.import_dir:
+        from threadline.connectors.base import open_importer
+        from threadline.connectors.runner import run_import
+        from threadline.sample import FILES
+
+        kinds = {"slack": "slack-export", "email": "mbox", "calendar": "ics",
+                 "notion": "notion-export"}
+        for platform, kind in kinds.items():
+            path = args.import_dir / FILES[platform]
+            started = time.perf_counter()
+            summary = run_import(engine, open_importer(kind, path), path)
+            print(f"  imported {kind}: {summary.line} in {time.perf_counter() - started:.0f}s")
     with engine.connect() as conn:
         size = conn.execute(select(func.count()).select_from(item)).scalar_one()
     print(f"store of {size} items at {args.db}:")
