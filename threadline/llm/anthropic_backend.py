@@ -15,6 +15,7 @@ import anthropic
 
 from threadline.llm.base import ComposerError, ComposerSettings
 from threadline.llm.config import api_key, scrub
+from threadline.llm.http_errors import server_message, status_error
 from threadline.llm.parse import parse_answer, to_draft
 from threadline.llm.prompt import Prompt, Redactor, build_prompt
 from threadline.llm.retry import (
@@ -123,27 +124,14 @@ class AnthropicComposer:
 def _status_error(
     name: str, settings: ComposerSettings, err: anthropic.APIStatusError
 ) -> Exception:
-    status = err.status_code
-    if status == 429:
-        return Transient("rate limited (429)",
-                         parse_retry_after(err.response.headers.get("retry-after")))
-    if status >= 500:  # 529 is Anthropic's "overloaded"
-        return Transient(f"server error {status}")
-    if status in (401, 403):
-        return ComposerError(
-            f"{name}: the server refused the API key ({status}). Check the variable "
-            f"{settings.api_key_env or 'ANTHROPIC_API_KEY'}."
-        )
-    if status == 404:
-        return ComposerError(f"{name}: model or endpoint not found (404): {_message(err)}. "
-                             "Check composer.model and composer.base_url.")
-    return ComposerError(f"{name}: request failed ({status}): {_message(err)}")
+    return status_error(
+        name,
+        err.status_code,
+        _message(err),
+        retry_after=parse_retry_after(err.response.headers.get("retry-after")),
+        key_env=settings.api_key_env or "ANTHROPIC_API_KEY",
+    )
 
 
 def _message(err: anthropic.APIStatusError) -> str:
-    body = err.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:300]
-    return str(err.message)[:300]
+    return server_message(err.body, str(err.message))

@@ -16,6 +16,7 @@ import openai
 
 from threadline.llm.base import ComposerError, ComposerSettings
 from threadline.llm.config import api_key, scrub
+from threadline.llm.http_errors import server_message, status_error
 from threadline.llm.parse import parse_answer, to_draft
 from threadline.llm.prompt import Prompt, Redactor, build_prompt
 from threadline.llm.retry import Feedback, Transient, call_with_retries, parse_retry_after
@@ -136,31 +137,20 @@ class OpenAIComposer:
 
 
 def _status_error(name: str, settings: ComposerSettings, err: openai.APIStatusError) -> Exception:
-    status = err.status_code
-    if status == 429:
-        headers = err.response.headers
-        after = parse_retry_after(headers.get("retry-after"))
-        ms = parse_retry_after(headers.get("retry-after-ms"))
-        if after is None and ms is not None:
-            after = ms / 1000
-        return Transient("rate limited (429)", after)
-    if status >= 500:
-        return Transient(f"server error {status}")
-    if status in (401, 403):
-        return ComposerError(
-            f"{name}: the server refused the API key ({status}). Check the variable "
-            f"{settings.api_key_env or 'OPENAI_API_KEY'}."
-        )
-    if status == 404:
-        return ComposerError(f"{name}: model or endpoint not found (404): {_message(err)}. "
-                             "Check composer.model and composer.base_url (…/v1).")
-    return ComposerError(f"{name}: request failed ({status}): {_message(err)}")
+    headers = err.response.headers
+    after = parse_retry_after(headers.get("retry-after"))
+    ms = parse_retry_after(headers.get("retry-after-ms"))
+    if after is None and ms is not None:
+        after = ms / 1000
+    return status_error(
+        name,
+        err.status_code,
+        _message(err),
+        retry_after=after,
+        key_env=settings.api_key_env or "OPENAI_API_KEY",
+        endpoint_hint="composer.base_url (…/v1)",
+    )
 
 
 def _message(err: openai.APIStatusError) -> str:
-    body = err.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:300]
-    return str(err.message)[:300]
+    return server_message(err.body, str(err.message))
