@@ -3,6 +3,7 @@
     python bench/bench_retrieval.py                          # small: scale 1, 4 weeks
     python bench/bench_retrieval.py --scales 20 --weeks 12   # ~100k items (minutes)
     python bench/bench_retrieval.py --scales 200 --weeks 12  # ~1M items (an hour or more)
+    python bench/bench_retrieval.py --store copy.db --gold gold.json  # an already folded store
 
 For each scale: generate the workspace, import its four files into a fresh SQLite store, fold
 the context (``accumulate`` with the default folders), then ask questions made from gold.json:
@@ -147,6 +148,21 @@ def run(scale: int, weeks: int, seed: int, workdir: Path) -> dict[str, Any]:
     return report
 
 
+def run_existing(store: Path, gold_file: Path) -> dict[str, Any]:
+    """Questions over a store that was already imported and folded (building ~100k items
+    takes many minutes); the store must come from the workspace that wrote ``gold_file``."""
+    engine = open_store(str(store))
+    gold = json.loads(gold_file.read_text())
+    with engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(item)).scalar_one())
+        qs = questions(conn, gold)
+        report = {"scale": "?", "weeks": "?", "items": total, "questions": len(qs),
+                  "generate_s": 0.0, "import_s": 0.0, "accumulate_s": 0.0,
+                  **evaluate(conn, qs)}
+    engine.dispose()
+    return report
+
+
 def show(report: dict[str, Any]) -> None:
     print(f"\nscale {report['scale']}, {report['weeks']} weeks: {report['items']} items, "
           f"{report['questions']} questions (generate {report['generate_s']}s, import "
@@ -167,7 +183,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None,
                         help="Keep the workspaces and stores here (default: a temp dir).")
     parser.add_argument("--json", action="store_true", help="Also print each report as JSON.")
+    parser.add_argument("--store", type=Path, default=None,
+                        help="Evaluate this already folded store (use a copy) instead.")
+    parser.add_argument("--gold", type=Path, default=None,
+                        help="With --store: the gold.json of the workspace it was built from.")
     args = parser.parse_args(argv)
+    if args.store is not None:
+        if args.gold is None:
+            parser.error("--store needs --gold")
+        report = run_existing(args.store, args.gold)
+        show(report)
+        if args.json:
+            print(json.dumps(report))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         # The user's own clients.yaml must not steer the sample's client inference.

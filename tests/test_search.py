@@ -218,3 +218,98 @@ def test_cli_rejects_a_bad_date_and_shows_text_results(loaded: Engine) -> None:
                                      "--until", "2026-11-16"])
     assert shown.exit_code == 0, shown.output
     assert "slack:C1:100.2" in shown.output and "via thread of slack:C1:100.2" not in shown.output
+
+
+# Two clients with the same templated alert a week apart, and one story told across
+# platforms: a Slack heads-up, the fix by email the next day, a review meeting after it.
+D0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)  # a Tuesday
+
+
+def story_records() -> list[Record]:
+    alert = "Heads-up: demo_request conversions dropped since the consent banner update"
+    return [
+        slack("300.1", alert, D0, channel="CA", name="#alpha-web"),
+        slack("300.2", alert, D0 + timedelta(days=7), channel="CB", name="#beta-web"),
+        slack("300.3", "Morning all", D0 + timedelta(days=1, hours=-1), channel="CA",
+              name="#alpha-web"),
+        ItemRecord(
+            platform="slack", kind="message", canonical_id="slack:CA:300.4",
+            native={"channel": "CA", "ts": "300.4", "subtype": "channel_join"},
+            container_id="CA", container_name="#alpha-web", author=JANE,
+            occurred_at=D0 + timedelta(days=1, hours=1), text="Jane Doe has joined the channel",
+        ),
+        slack("300.5", "Lunch order for the team", D0 + timedelta(days=1, hours=2),
+              channel="CA", name="#alpha-web"),
+        ItemRecord(
+            platform="email", kind="email", canonical_id="email:fix@alpha.example",
+            native={"message_id": "fix@alpha.example"}, container_id="email-thread:fix",
+            container_name="Tracking fix", thread_id="email-thread:fix", author=TOM,
+            occurred_at=D0 + timedelta(days=1, hours=3), title="Tracking fix",
+            text="We found why it stopped reporting: the GTM container was blocked.",
+        ),
+        ItemRecord(
+            platform="calendar", kind="event", canonical_id="event:rev@2026-09-03T10:00:00Z",
+            native={"uid": "rev", "instance_start": "2026-09-03T10:00:00Z"},
+            container_id="jane@northwind.example", thread_id="event-series:rev",
+            occurred_at=D0 + timedelta(days=2, hours=1), title="Tracking review",
+            text="Review of the numbers",
+        ),
+    ]
+
+
+@pytest.fixture
+def stories(store: Engine) -> Engine:
+    run_import(store, ListImporter(story_records()), Path("x"))
+    found = ids(store)
+    with store.begin() as conn:
+        conn.execute(client.insert(), [
+            {"id": 1, "name": "Alphapartners", "origin": "inferred", "rules": {},
+             "created_at": T0},
+            {"id": 2, "name": "Beta", "origin": "config", "rules": {"config": {
+                "aliases": ["Beta Labs"]}}, "created_at": T0},
+        ])
+        alpha = [c for c in found if c != "slack:CB:300.2"]
+        conn.execute(item_client.insert(), [
+            {"item_id": found[c], "client_id": 1, "rule": "test", "detail": ""} for c in alpha
+        ] + [{"item_id": found["slack:CB:300.2"], "client_id": 2, "rule": "test",
+              "detail": ""}])
+        conn.execute(storyline.insert(), [{
+            "id": 9, "key": "slack:CA:300.1", "title": "Conversion drop", "status": "open",
+            "participants": [], "clients": ["Alphapartners"], "terms": [], "created_at": T0,
+            "updated_at": T0,
+        }])
+        conn.execute(storyline_item.insert(), [
+            {"storyline_id": 9, "item_id": found[c], "reason": "test", "added_at": T0}
+            for c in ("slack:CA:300.1", "email:fix@alpha.example",
+                      "event:rev@2026-09-03T10:00:00Z")
+        ])
+    return store
+
+
+def test_a_named_client_or_day_decides_between_the_same_words(stories: Engine) -> None:
+    # Equal BM25: the later one wins unless the question says whose or when.
+    assert cids(stories, "demo_request conversions dropped", expand=False)[0][0] == (
+        "slack:CB:300.2")
+    assert cids(stories, "demo_request conversions dropped at Alpha Partners",
+                expand=False)[0][0] == "slack:CA:300.1"
+    assert cids(stories, "demo_request conversions dropped for Beta Labs",
+                expand=False)[0][0] == "slack:CB:300.2"
+    described = ("conversions for demo_request dropped after the consent banner update "
+                 "from Tuesday 1 September until the fix")
+    assert cids(stories, described, expand=False)[0][0] == "slack:CA:300.1"
+
+
+def test_a_storyline_hit_brings_its_story_across_platforms(stories: Engine) -> None:
+    found = cids(stories, "demo_request conversions dropped at Alpha Partners", limit=4)
+    assert found[0] == ("slack:CA:300.1", "match")
+    # The email and the meeting of its storyline come next, before the other client's alert.
+    assert set(found[1:3]) == {("email:fix@alpha.example", "storyline"),
+                               ("event:rev@2026-09-03T10:00:00Z", "storyline")}
+
+
+def test_the_day_after_ranks_what_that_day_said_about_the_story(stories: Engine) -> None:
+    found = [c for c, _ in cids(stories, "what happened the day after the consent banner update "
+                                         "broke demo_request conversions at Alpha Partners")]
+    # Anchored on the Alpha alert (1 Sep): the fix of its storyline first, the chatter
+    # after, the join notice never; nothing from another day or client.
+    assert found == ["email:fix@alpha.example", "slack:CA:300.3", "slack:CA:300.5"]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from threadline.context.time_words import parse_time_words
+from threadline.context.time_words import named_days, parse_time_words
 
 TODAY = date(2026, 11, 18)
 D = date
@@ -55,3 +55,13 @@ def test_bounds_are_local_midnights_in_utc() -> None:
     start, end = found.bounds(ZoneInfo("America/New_York"))
     assert start == datetime(2026, 11, 17, 5, 0, tzinfo=UTC)
     assert end == datetime(2026, 11, 18, 5, 0, tzinfo=UTC)
+
+
+def test_named_days_are_the_calendar_days_a_description_gives() -> None:
+    days, rest = named_days(
+        "gap from Thursday 27 August, fixed on Wednesday 2 September; review on Thursday and "
+        "a catch-up in March", TODAY)
+    # Bare weekdays and whole months are labels or spans, not days.
+    assert days == [D(2026, 8, 27), D(2026, 9, 2)]
+    assert rest == "gap from , fixed on ; review on Thursday and a catch-up in March"
+    assert named_days("nothing dated here", TODAY) == ([], "nothing dated here")

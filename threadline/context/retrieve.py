@@ -1,33 +1,41 @@
-"""Hybrid retrieval: BM25 hits under filters, time words, and expansion to their context.
+"""Hybrid retrieval: BM25 hits under filters, time words, storylines and thread context.
 
 A question is cut into what it asks about (content words, ranked by BM25 with OR so that a
 question need not repeat an item's wording) and when (time words, turned into a range that
-the SQL applies). "The day after <something>" first finds the something, then looks at the
-day after it. Each of the best direct hits then brings its context: the other items of its
-storyline and its neighbours in the same thread (or, for a message outside any thread, the
-messages just before and after it in the same channel), so a bare "Done, fixed on staging"
-comes with the question it answers. Context scores below the hit that brought it, keeps
-to the client and platform filters, but may lie outside the time range.
+the SQL applies). A long question that describes something keeps its dates as a preference
+instead (see ``retrieve_rank``), as it does the clients it names. Hits are then ranked by
+storyline: the strongest stories among them bring their items from other platforms (the
+email and the meeting behind a Slack heads-up), and a hit's thread brings its neighbours,
+so a bare "Done, fixed on staging" comes with the question it answers. Context keeps to the
+client and platform filters, but may lie outside the time range. "The day after X" finds
+when X began, then ranks that day's items of X's clients (see ``retrieve_anchor``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Literal
 
-from sqlalchemy import Connection, and_, bindparam, select, text
+from sqlalchemy import Connection, and_, select, text
 
-from threadline.context.time_words import TimeRange, parse_time_words
+from threadline.context.retrieve_anchor import anchored
+from threadline.context.retrieve_rank import (
+    Hints,
+    Hit,
+    Via,
+    allowed_items,
+    by_storyline,
+    named_clients,
+    pool,
+)
+from threadline.context.time_words import TimeRange, named_days, parse_time_words
 from threadline.errors import ThreadlineError
-from threadline.store.context_schema import client, item_client, storyline_item
+from threadline.store.context_schema import client
 from threadline.store.schema import item
-from threadline.store.search import SearchFilters, filter_sql, search, words
+from threadline.store.search import SearchFilters, filter_sql, words
 
-Via = Literal["match", "storyline", "thread"]
-VISIBLE = ("config", "inferred")
+__all__ = ["Hit", "Retrieval", "UnknownClient", "Via", "content_terms", "retrieve"]
 # A query this long describes something ("fixed on 4 Nov, reviewed on 5 Nov") rather than
 # scoping a question: its dates stay words to match, not a range that would drop evidence
 # written on other days (measured in bench/bench_retrieval.py).
@@ -42,10 +50,8 @@ _STOP_TEXT = """a about above after again against all also am an and any are as 
     why will with would you your yours anything everything something happen happened happening
     tell show find say said know whats get got please us let"""
 STOPWORDS = frozenset(_STOP_TEXT.split())
-STORYLINE_FACTOR = 0.6
 THREAD_FACTOR = 0.7
 EXPAND_FROM = 5
-STORYLINE_SIBLINGS = 4
 NEIGHBOURS = 2
 _ANCHOR = re.compile(r"\bthe\s+(?P<unit>day|week)\s+(?P<dir>after|before)\s+(?P<rest>.+)$", re.I)
 _CLAUSES = re.compile(r"\s*(?:[;?]|\band\s+(?:also|then)\b|\bas\s+well\s+as\b|,\s+and\b)\s*", re.I)
@@ -53,14 +59,6 @@ _CLAUSES = re.compile(r"\s*(?:[;?]|\band\s+(?:also|then)\b|\bas\s+well\s+as\b|,\
 
 class UnknownClient(ThreadlineError):
     pass
-
-
-@dataclass
-class Hit:
-    item_id: int
-    score: float
-    via: Via = "match"
-    expanded_from: int | None = None
 
 
 @dataclass
@@ -117,88 +115,66 @@ def retrieve(
     """The best items for ``query`` under the filters, direct hits first within each score."""
     today = today or datetime.now(tz).date()
     rest, trange = parse_time_words(query, today)
+    days: list[date] = []
     if trange is not None and len(content_terms(rest)) >= DESCRIPTIVE_TERMS:
-        rest, trange = query, None
+        # A description's dates say roughly when, not a range to cut at: they become a
+        # preference, and leave the words to match (every item names some weekday).
+        days, rest = named_days(query, today)
+        trange = None
     if trange is not None:
         lo, hi = trange.bounds(tz)
         since = max(filter(None, [since, lo]), default=None)
         until = min(filter(None, [until, hi]), default=None)
     clients = resolve_clients(conn, client_name) if client_name else None
     filters = SearchFilters(client_ids=clients, since=since, until=until, platform=platform)
+    hints = Hints(() if clients else named_clients(conn, rest), tuple(days), tz)
     anchor = _ANCHOR.search(rest)
     if anchor:
-        return _anchored(conn, query, rest, anchor, filters, limit, today, tz)
+        head = content_terms(rest[: anchor.start()])
+        found = anchored(conn, content_terms(anchor.group("rest")), head,
+                         anchor.group("unit").lower(), anchor.group("dir").lower(),
+                         filters, hints, limit, tz)
+        return Retrieval(query, head, None, found.since, found.until, found.hits)
     terms = content_terms(rest)
     out = Retrieval(query, terms, trange, since, until)
     if not terms:
         out.hits = _recent(conn, filters, limit) if trange else []
         return out
-    direct = _direct(conn, rest, terms, filters, limit)
+    direct = pool(conn, _parts(rest, terms), filters, hints)
     out.hits = _expand(conn, direct, filters, limit) if expand else direct[:limit]
     return out
 
 
-def _direct(
-    conn: Connection, rest: str, terms: list[str], filters: SearchFilters, limit: int
-) -> list[Hit]:
-    """BM25 over the whole question, and over each clause of a question that asks two things."""
-    parts = [terms]
+def _parts(rest: str, terms: list[str]) -> list[list[str]]:
+    """The whole question, or each clause of a question that asks two things: searched
+    whole, its rarest words would come from one clause and the other would go unasked."""
     clauses = [content_terms(c) for c in _CLAUSES.split(rest)]
     clauses = [c for c in clauses if len(c) >= 3]
-    if len(clauses) >= 2:
-        parts.extend(clauses)
-    best: dict[int, Hit] = {}
-    for part in parts:
-        found = search(conn, " ".join(part), limit=max(limit, 10), filters=filters, match="any")
-        if not found:
-            continue
-        top = found[0].score or 1.0
-        for h in found:
-            score = h.score / top
-            if h.item_id not in best or best[h.item_id].score < score:
-                best[h.item_id] = Hit(h.item_id, score)
-    return sorted(best.values(), key=lambda h: (-h.score, h.item_id))
+    return clauses if len(clauses) >= 2 else [terms]
 
 
 def _expand(conn: Connection, direct: list[Hit], filters: SearchFilters, limit: int) -> list[Hit]:
-    found = {h.item_id: h for h in direct}
+    """Storylines first; then a stray hit's thread brings the question it answers."""
+    ranked = by_storyline(conn, direct, filters, max(limit, EXPAND_FROM))
+    found = {h.item_id: h for h in ranked}
     proposed: list[Hit] = []
-    for parent in direct[:EXPAND_FROM]:
-        for item_id in storyline_siblings(conn, parent.item_id, STORYLINE_SIBLINGS):
-            proposed.append(
-                Hit(item_id, parent.score * STORYLINE_FACTOR, "storyline", parent.item_id)
-            )
+    for parent in ranked[:EXPAND_FROM]:
+        if parent.via != "match":
+            continue
         for item_id in thread_neighbours(conn, parent.item_id, NEIGHBOURS):
             proposed.append(Hit(item_id, parent.score * THREAD_FACTOR, "thread", parent.item_id))
     # Context may step outside the time range (the invite before the meeting), never
     # outside the client, the platform or into deleted items.
     context = replace(filters, since=None, until=None)
-    allowed = _allowed(conn, {h.item_id for h in proposed} - set(found), context)
+    allowed = allowed_items(conn, {h.item_id for h in proposed} - set(found), context)
     for hit in proposed:
         if hit.item_id not in allowed:
             continue
         kept = found.get(hit.item_id)
         if kept is None or (kept.via != "match" and kept.score < hit.score):
             found[hit.item_id] = hit
-    ranked = sorted(found.values(), key=lambda h: (-h.score, h.via != "match", h.item_id))
-    return ranked[:limit]
-
-
-def storyline_siblings(conn: Connection, item_id: int, n: int) -> list[int]:
-    """The ``n`` other items of this item's storyline nearest to it in time."""
-    sid = conn.execute(
-        select(storyline_item.c.storyline_id).where(storyline_item.c.item_id == item_id)
-    ).scalar()
-    if sid is None:
-        return []
-    when = _when(conn, item_id)
-    rows = conn.execute(
-        select(item.c.id, item.c.occurred_at)
-        .join(storyline_item, storyline_item.c.item_id == item.c.id)
-        .where(storyline_item.c.storyline_id == sid, item.c.id != item_id)
-        .limit(500)
-    ).all()
-    return [r.id for r in sorted(rows, key=lambda r: (_distance(r.occurred_at, when), r.id))[:n]]
+    ordered = sorted(found.values(), key=lambda h: (-h.score, h.via != "match", h.item_id))
+    return ordered[:limit]
 
 
 def thread_neighbours(conn: Connection, item_id: int, n: int) -> list[int]:
@@ -234,20 +210,6 @@ def thread_neighbours(conn: Connection, item_id: int, n: int) -> list[int]:
     return out
 
 
-def _allowed(conn: Connection, ids: Iterable[int], filters: SearchFilters) -> set[int]:
-    """Which of these items satisfy the same filters the direct hits had to."""
-    wanted = sorted(ids)
-    if not wanted:
-        return set()
-    where, params, binds = filter_sql(filters)
-    params["ids"] = wanted
-    sql = text(
-        "SELECT item.id FROM item WHERE item.id IN :ids" + "".join(f" AND {w}" for w in where)
-    )
-    sql = sql.bindparams(bindparam("ids", expanding=True), *binds)
-    return set(conn.execute(sql, params).scalars())
-
-
 def _recent(conn: Connection, filters: SearchFilters, limit: int) -> list[Hit]:
     """No words, only a time range: the latest items in it."""
     where, params, binds = filter_sql(filters)
@@ -264,55 +226,3 @@ def _recent(conn: Connection, filters: SearchFilters, limit: int) -> list[Hit]:
         sql = sql.bindparams(*binds)
     ids = list(conn.execute(sql, params).scalars())
     return [Hit(i, 1.0 - n / (len(ids) + 1)) for n, i in enumerate(ids)]
-
-
-def _anchored(
-    conn: Connection,
-    query: str,
-    rest: str,
-    anchor: re.Match[str],
-    filters: SearchFilters,
-    limit: int,
-    today: date,
-    tz: tzinfo,
-) -> Retrieval:
-    """"The day after X": find X, then what happened in that day, for X's clients."""
-    terms = content_terms(anchor.group("rest"))
-    head = content_terms(rest[: anchor.start()])
-    out = Retrieval(query, head, None, None, None)
-    first = _direct(conn, anchor.group("rest"), terms, filters, 1) if terms else []
-    if not first:
-        return out
-    when = _when(conn, first[0].item_id)
-    if when is None:
-        return out
-    day = when.astimezone(tz).date()
-    step = timedelta(days=1 if anchor.group("unit").lower() == "day" else 7)
-    start = day + step if anchor.group("dir").lower() == "after" else day - step
-    lo, hi = TimeRange(start, start + timedelta(days=step.days), ()).bounds(tz)
-    own = filters.client_ids
-    if own is None:
-        own = list(conn.execute(
-            select(item_client.c.client_id)
-            .join(client, client.c.id == item_client.c.client_id)
-            .where(item_client.c.item_id == first[0].item_id, client.c.origin.in_(VISIBLE))
-        ).scalars()) or None
-    narrowed = replace(filters, since=lo, until=hi, client_ids=own)
-    out.since, out.until = lo, hi
-    # What the day held about X itself comes first, then whatever else stood out that day.
-    about = _direct(conn, anchor.group("rest"), head + terms, narrowed, limit)
-    seen = {h.item_id for h in about}
-    rest_of_day = [h for h in _recent(conn, narrowed, limit) if h.item_id not in seen]
-    out.hits = (about + [Hit(h.item_id, h.score * 0.5) for h in rest_of_day])[:limit]
-    return out
-
-
-def _when(conn: Connection, item_id: int) -> datetime | None:
-    return conn.execute(select(item.c.occurred_at).where(item.c.id == item_id)).scalar()
-
-
-def _distance(value: datetime | None, when: datetime | None) -> float:
-    if value is None or when is None:
-        return float("inf")
-    return abs((value - when).total_seconds())
-

@@ -209,3 +209,28 @@ def _past_weekday(today: date, weekday: int, *, strictly: bool) -> date:
     if back == 0 and strictly:
         back = 7
     return today - timedelta(days=back)
+
+
+# A named calendar day ("Wednesday 2 September", "Nov 5", "2026-11-05"), not a weekday alone:
+# "Thursday" in a description is a label of something else as often as a date.
+_NAMED_DAY = re.compile(
+    rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}"
+    rf"|(?:{_WEEKDAY},?\s+)?\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
+    rf"|(?:{_WEEKDAY},?\s+)?{_MONTH}\s+\d{{1,2}}{_ORD}(?:,?\s+\d{{4}})?)\b",
+    re.I,
+)
+
+
+def named_days(text: str, today: date) -> tuple[list[date], str]:
+    """The calendar days ``text`` names, and the text without them.
+
+    A question that describes something ("fixed on Wednesday 2 September, reviewed on
+    Thursday 3 September") is about items written around those days, but not only on them:
+    the caller uses them as a soft preference rather than a range."""
+    days: list[date] = []
+    for match in _NAMED_DAY.finditer(text):
+        span = _span(match.group(0), today)
+        if span is not None and span[1] - span[0] == timedelta(days=1):
+            days.append(span[0])
+    rest = _NAMED_DAY.sub(" ", text) if days else text
+    return sorted(set(days)), " ".join(rest.split())

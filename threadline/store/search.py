@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -60,32 +60,50 @@ def _fts5_query(terms: list[str], match: Match) -> str:
     return joiner.join(f'"{w}"' for w in terms)
 
 
-def filter_sql(filters: SearchFilters) -> tuple[list[str], dict[str, Any], list[Any]]:
+def filter_sql(
+    filters: SearchFilters, prefix: str = ""
+) -> tuple[list[str], dict[str, Any], list[Any]]:
+    """SQL conditions for the filters; ``prefix`` keeps a second set's parameters apart."""
     where: list[str] = []
     params: dict[str, Any] = {}
     binds: list[Any] = []
     if not filters.include_deleted:
         where.append("item.deleted = false")
     if filters.platform:
-        where.append("item.platform = :platform")
-        params["platform"] = filters.platform
-    if filters.since is not None:
-        where.append("item.occurred_at >= :since")
-        params["since"] = filters.since
-        binds.append(bindparam("since", type_=UTCDateTime()))
-    if filters.until is not None:
-        where.append("item.occurred_at < :until")
-        params["until"] = filters.until
-        binds.append(bindparam("until", type_=UTCDateTime()))
+        where.append(f"item.platform = :{prefix}platform")
+        params[f"{prefix}platform"] = filters.platform
+    if filters.since is not None and filters.until is not None:
+        # One condition, so that a preference (see ``search``) weighs a window once.
+        where.append(f"item.occurred_at >= :{prefix}since AND item.occurred_at < :{prefix}until")
+    elif filters.since is not None:
+        where.append(f"item.occurred_at >= :{prefix}since")
+    elif filters.until is not None:
+        where.append(f"item.occurred_at < :{prefix}until")
+    for bound in ("since", "until"):
+        value = getattr(filters, bound)
+        if value is not None:
+            params[prefix + bound] = value
+            binds.append(bindparam(prefix + bound, type_=UTCDateTime()))
     if filters.client_ids is not None:
         # The item_client primary key (item_id, client_id) answers this per matched row.
         where.append(
             "EXISTS (SELECT 1 FROM item_client WHERE item_client.item_id = item.id "
-            "AND item_client.client_id IN :clients)"
+            f"AND item_client.client_id IN :{prefix}clients)"
         )
-        params["clients"] = list(filters.client_ids) or [-1]
-        binds.append(bindparam("clients", expanding=True))
+        params[f"{prefix}clients"] = list(filters.client_ids) or [-1]
+        binds.append(bindparam(f"{prefix}clients", expanding=True))
     return where, params, binds
+
+
+def _preference(
+    prefer: SearchFilters | None, weight: float
+) -> tuple[str, dict[str, Any], list[Any]]:
+    """A factor for the rank: ``1 + weight`` for each preferred condition an item meets."""
+    if prefer is None:
+        return "1.0", {}, []
+    where, params, binds = filter_sql(replace(prefer, include_deleted=True), prefix="pref_")
+    factors = [f"(CASE WHEN {w} THEN {1 + weight:.3f} ELSE 1.0 END)" for w in where]
+    return " * ".join(factors) or "1.0", params, binds
 
 
 def search(
@@ -96,17 +114,28 @@ def search(
     include_deleted: bool = False,
     filters: SearchFilters | None = None,
     match: Match = "all",
+    prefer: SearchFilters | None = None,
+    prefer_weight: float = 0.35,
+    prune_common: bool = False,
 ) -> list[SearchHit]:
-    """Items matching ``query`` (every word, or any word with ``match="any"``), best first."""
+    """Items matching ``query`` (every word, or any word with ``match="any"``), best first.
+
+    ``prefer`` ranks items meeting its conditions higher (each met condition multiplies the
+    score by ``1 + prefer_weight``) without excluding the others, in the same one pass.
+    ``prune_common`` leaves out of a long OR query the words too common to rank (see
+    ``rarest``), which also makes it cheaper."""
     terms = words(query)
     if not terms or limit <= 0:
         return []
     if match == "any" and len(terms) > MAX_ANY_TERMS:
-        terms = rarest(conn, terms, MAX_ANY_TERMS)
+        terms = rarest(conn, terms, MAX_ANY_TERMS, prune_common=prune_common)
     if filters is None:
         filters = SearchFilters(include_deleted=include_deleted)
     where, params, binds = filter_sql(filters)
     extra = "".join(f" AND {w}" for w in where)
+    factor, pref_params, pref_binds = _preference(prefer, prefer_weight)
+    params.update(pref_params)
+    binds.extend(pref_binds)
     params["limit"] = limit
     if conn.dialect.name == "postgresql":
         joiner = " | " if match == "any" else " & "
@@ -118,7 +147,7 @@ def search(
                        'MaxFragments=1,MaxWords=18,MinWords=6') AS snippet
             FROM (
                 SELECT item.id, canonical_id, platform, container_name, title, occurred_at,
-                       text, q, ts_rank(search_vector, q) AS score
+                       text, q, ts_rank(search_vector, q) * {factor} AS score
                 FROM item, to_tsquery('english', :q) AS q
                 WHERE search_vector @@ q {extra}
                 ORDER BY score DESC, occurred_at DESC NULLS LAST, item.id
@@ -134,10 +163,10 @@ def search(
             SELECT item.id, item.canonical_id, item.platform, item.container_name, item.title,
                    item.occurred_at,
                    snippet(item_fts, 1, '[', ']', '…', 18) AS snippet,
-                   -bm25(item_fts, 4.0, 1.0) AS score
+                   -bm25(item_fts, 4.0, 1.0) * {factor} AS score
             FROM item_fts JOIN item ON item.id = item_fts.rowid
             WHERE item_fts MATCH :q {extra}
-            ORDER BY bm25(item_fts, 4.0, 1.0), item.occurred_at DESC, item.id
+            ORDER BY score DESC, item.occurred_at DESC, item.id
             LIMIT :limit
             """
         )
@@ -146,7 +175,9 @@ def search(
     return [_hit(row) for row in conn.execute(sql, params)]
 
 
-def rarest(conn: Connection, terms: list[str], keep: int) -> list[str]:
+def rarest(
+    conn: Connection, terms: list[str], keep: int, *, prune_common: bool = False
+) -> list[str]:
     """The ``keep`` words of ``terms`` that match the fewest items (counted up to a cap)."""
     if conn.dialect.name == "postgresql":
         sql = text(
@@ -163,6 +194,10 @@ def rarest(conn: Connection, terms: list[str], keep: int) -> list[str]:
         df = int(conn.execute(sql, {"t": t, "cap": _COUNT_CAP}).scalar_one())
         if df:
             counted.append((df, n, term))
+    # A word in at least the cap's worth of items barely ranks and costs the most to match:
+    # left out while three rarer words remain to carry the query.
+    if prune_common and sum(1 for df, _n, _t in counted if df < _COUNT_CAP) >= 3:
+        counted = [c for c in counted if c[0] < _COUNT_CAP]
     kept = sorted(counted)[:keep]
     return [term for _df, _n, term in sorted(kept, key=lambda c: c[1])] or terms[:keep]
 
