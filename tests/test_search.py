@@ -313,3 +313,37 @@ def test_the_day_after_ranks_what_that_day_said_about_the_story(stories: Engine)
     # Anchored on the Alpha alert (1 Sep): the fix of its storyline first, the chatter
     # after, the join notice never; nothing from another day or client.
     assert found == ["email:fix@alpha.example", "slack:CA:300.3", "slack:CA:300.5"]
+
+
+@pytest.fixture
+def chatter(store: Engine) -> Engine:
+    """Forty lines of common words after one old item that also has a rare one."""
+    old = slack("50.1", "Pricing page: zeppelin banner approved", T0 - timedelta(days=30))
+    lines = [slack(f"{300 + n}.1", f"pricing page tweak {n}", T0 + timedelta(minutes=n))
+             for n in range(40)]
+    run_import(store, ListImporter([old, *lines]), Path("chatter"))
+    return store
+
+
+def test_common_words_rank_a_bounded_set_and_keep_rare_ones(
+    chatter: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threadline.store.search as fts
+
+    monkeypatch.setattr(fts, "RANK_ALL", 10)
+    monkeypatch.setattr(fts, "RARE_TERM", 5)
+    monkeypatch.setattr(fts, "CANDIDATES", 5)
+    with chatter.connect() as conn:
+        rare = search(conn, "zeppelin pricing", match="any", limit=3)
+        common = search(conn, "pricing page", match="any", limit=50)
+        every = search(conn, "pricing page", limit=50)
+    # The rare word's item is found although 40 later rows share its common words.
+    assert rare[0].canonical_id == "slack:C1:50.1"
+    assert "zeppelin" in rare[0].snippet.lower()
+    if chatter.dialect.name == "sqlite":
+        assert "[zeppelin]" in rare[0].snippet
+        # Only the latest rows with the common words were ranked.
+        assert {h.canonical_id for h in common} == {f"slack:C1:{n}.1" for n in range(335, 340)}
+        assert len(every) == 5
+    else:
+        assert len(common) == len(every) == 41

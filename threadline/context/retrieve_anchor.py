@@ -142,7 +142,7 @@ def _relevance(conn: Connection, terms: list[str], filters: SearchFilters) -> di
     if not terms:
         return {}
     found = search(conn, " ".join(terms), limit=50, filters=filters, match="any",
-                   prune_common=True)
+                   prune_common=True, snippets=False)
     top = max((h.score for h in found), default=0.0) or 1.0
     return {h.item_id: h.score / top for h in found}
 

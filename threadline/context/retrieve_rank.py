@@ -101,7 +101,8 @@ def pool(
     best: dict[int, tuple[float, SearchHit]] = {}
     for part in parts:
         found = search(conn, " ".join(part), limit=size, filters=filters, match="any",
-                       prefer=prefer, prefer_weight=CLIENT_BOOST, prune_common=True)
+                       prefer=prefer, prefer_weight=CLIENT_BOOST, prune_common=True,
+                       snippets=False)
         top = max((h.score for h in found), default=0.0) or 1.0
         for h in found:
             score = h.score / top

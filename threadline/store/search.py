@@ -24,7 +24,13 @@ Match = Literal["all", "any"]
 # An OR query costs what its commonest word matches: a long question keeps only its rarest
 # words, each counted up to a cap so that counting stays cheap on any store size.
 MAX_ANY_TERMS = 8
-_COUNT_CAP = 2000
+RARE_DF = 2000
+# Bounds on the rows one FTS5 query ranks (see ``candidates``). Ranking costs ~5 us a row
+# (BM25, the join, the preference); tuned on bench/bench_latency.py at 1M items and
+# bench/bench_retrieval.py at 100k, where recall stays that of ranking every match.
+RANK_ALL = 2000
+RARE_TERM = 300
+CANDIDATES = 1000
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ def search(
     prefer: SearchFilters | None = None,
     prefer_weight: float = 0.35,
     prune_common: bool = False,
+    snippets: bool = True,
 ) -> list[SearchHit]:
     """Items matching ``query`` (every word, or any word with ``match="any"``), best first.
 
@@ -156,29 +163,30 @@ def search(
             ORDER BY ranked.score DESC, ranked.occurred_at DESC NULLS LAST, ranked.id
             """
         )
-    else:
-        params["q"] = _fts5_query(terms, match)
-        sql = text(
-            f"""
-            SELECT item.id, item.canonical_id, item.platform, item.container_name, item.title,
-                   item.occurred_at,
-                   snippet(item_fts, 1, '[', ']', '…', 18) AS snippet,
-                   -bm25(item_fts, 4.0, 1.0) * {factor} AS score
-            FROM item_fts JOIN item ON item.id = item_fts.rowid
-            WHERE item_fts MATCH :q {extra}
-            ORDER BY score DESC, item.occurred_at DESC, item.id
-            LIMIT :limit
-            """
-        )
+        if binds:
+            sql = sql.bindparams(*binds)
+        return [_hit(row) for row in conn.execute(sql, params)]
+    params["q"] = _fts5_query(terms, match)
+    bounded = candidates(conn, terms, match, extra, params)
+    sql = text(
+        f"""
+        SELECT item.id, item.canonical_id, item.platform, item.container_name, item.title,
+               item.occurred_at, '' AS snippet, -bm25(item_fts, 4.0, 1.0) * {factor} AS score
+        FROM item_fts JOIN item ON item.id = item_fts.rowid
+        WHERE item_fts MATCH :q {extra} {bounded}
+        ORDER BY score DESC, item.occurred_at DESC, item.id
+        LIMIT :limit
+        """
+    )
     if binds:
         sql = sql.bindparams(*binds)
-    return [_hit(row) for row in conn.execute(sql, params)]
+    hits = [_hit(row) for row in conn.execute(sql, params)]
+    return _with_snippets(conn, hits, params["q"]) if snippets else hits
 
 
-def rarest(
-    conn: Connection, terms: list[str], keep: int, *, prune_common: bool = False
-) -> list[str]:
-    """The ``keep`` words of ``terms`` that match the fewest items (counted up to a cap)."""
+def doc_counts(conn: Connection, terms: list[str]) -> dict[str, int]:
+    """How many items match each word, counted up to ``RARE_DF``: enough to tell a rare word
+    from a common one at the cost of reading a few pages of its posting list."""
     if conn.dialect.name == "postgresql":
         sql = text(
             "SELECT count(*) FROM (SELECT 1 FROM item WHERE search_vector @@ "
@@ -188,16 +196,77 @@ def rarest(
         sql = text(
             "SELECT count(*) FROM (SELECT rowid FROM item_fts WHERE item_fts MATCH :t LIMIT :cap)"
         )
-    counted = []
-    for n, term in enumerate(dict.fromkeys(terms)):
+    counts = {}
+    for term in dict.fromkeys(terms):
         t = term if conn.dialect.name == "postgresql" else f'"{term}"'
-        df = int(conn.execute(sql, {"t": t, "cap": _COUNT_CAP}).scalar_one())
-        if df:
-            counted.append((df, n, term))
+        counts[term] = int(conn.execute(sql, {"t": t, "cap": RARE_DF}).scalar_one())
+    return counts
+
+
+def candidates(
+    conn: Connection,
+    terms: list[str],
+    match: Match,
+    extra: str,
+    params: dict[str, Any],
+) -> str:
+    """A condition bounding which FTS5 matches get ranked, or "" when all of them are cheap.
+
+    Scoring costs per matched row, and common words match hundreds of thousands of chat
+    lines. Past ``RANK_ALL`` matches, the rows ranked are every row with a rare word and
+    the latest ``CANDIDATES`` rows with every word and with any word. The rank still
+    scores them with the whole query, so the order among them is BM25's; what is left out
+    is older chatter matched by common words only. Preferred rows (``prefer``) get no
+    bound of their own: reaching them means reading past the rows outside them, which
+    doubled the time on the 100k bench for the same recall."""
+    counts = doc_counts(conn, terms)
+    if match == "all" and min(counts.values()) < RANK_ALL:
+        return ""
+    if match == "any" and sum(counts.values()) < RANK_ALL:
+        return ""
+    rare = [t for t in terms if counts[t] < RARE_TERM]
+    parts = [("q_all", _fts5_query(terms, "all"), CANDIDATES)]
+    if match == "any":
+        parts.append(("q_any", params["q"], CANDIDATES))
+        if rare:
+            parts.append(("q_rare", _fts5_query(rare, "any"), RARE_TERM * len(rare)))
+    selects = []
+    for name, query, cap in parts:
+        params[name] = query
+        selects.append(
+            "SELECT id FROM (SELECT item_fts.rowid AS id FROM item_fts JOIN item "
+            f"ON item.id = item_fts.rowid WHERE item_fts MATCH :{name} {extra} "
+            f"ORDER BY item_fts.rowid DESC LIMIT {cap})"
+        )
+    # "+" keeps the rowid out of FTS5's index constraints: looked up row by row, each row
+    # would recount the query's document frequencies (one posting-list scan per row).
+    return f"AND +item_fts.rowid IN ({' UNION '.join(selects)})"
+
+
+def _with_snippets(conn: Connection, hits: list[SearchHit], query: str) -> list[SearchHit]:
+    """Snippets for the kept hits only: made for every ranked row, they cost more than the
+    rank. Looked up by rowid: ``snippet`` needs no document frequencies."""
+    if not hits:
+        return hits
+    sql = text(
+        "SELECT rowid, snippet(item_fts, 1, '[', ']', '…', 18) FROM item_fts "
+        "WHERE item_fts MATCH :q AND rowid IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    rows = conn.execute(sql, {"q": query, "ids": [h.item_id for h in hits]}).all()
+    found: dict[int, str] = dict(rows)
+    return [replace(h, snippet=" ".join((found.get(h.item_id) or "").split())) for h in hits]
+
+
+def rarest(
+    conn: Connection, terms: list[str], keep: int, *, prune_common: bool = False
+) -> list[str]:
+    """The ``keep`` words of ``terms`` that match the fewest items (counted up to a cap)."""
+    counts = doc_counts(conn, terms)
+    counted = [(counts[t], n, t) for n, t in enumerate(counts) if counts[t]]
     # A word in at least the cap's worth of items barely ranks and costs the most to match:
     # left out while three rarer words remain to carry the query.
-    if prune_common and sum(1 for df, _n, _t in counted if df < _COUNT_CAP) >= 3:
-        counted = [c for c in counted if c[0] < _COUNT_CAP]
+    if prune_common and sum(1 for df, _n, _t in counted if df < RARE_DF) >= 3:
+        counted = [c for c in counted if c[0] < RARE_DF]
     kept = sorted(counted)[:keep]
     return [term for _df, _n, term in sorted(kept, key=lambda c: c[1])] or terms[:keep]
 
