@@ -420,3 +420,22 @@ def test_cli_list_show_merge_split_suggestions(tmp_path: Path) -> None:
     parted = run("split", "email:john.smith@globex.example")
     assert parted.exit_code == 0 and "is now on its own" in parted.stdout
     assert "matches 2 people" in run("show", "John Smith").output
+
+
+def test_co_occurrence_counts_exact_recipients(store: Engine) -> None:
+    from threadline.context.people_suggest import co_occurrence
+
+    bo, jbo = ref("email", "bo@x.example"), ref("email", "jbo@x.example")
+    al, zoe = ref("email", "al_1@x.example"), ref("email", "zoë@x.example")
+    records: list[Record] = [
+        email(al, bo), email(al, bo, zoe), email(bo, al), email(al, jbo), email(jbo, al),
+        email(zoe, al), email(zoe, bo), email(al, zoe),
+    ]
+    run_import(store, ListImporter(records), Path("list"))
+    with store.connect() as conn:
+        # bo's key is inside jbo's: only whole recipients count, in both directions.
+        assert co_occurrence(conn, "email:al_1@x.example", "email:bo@x.example") == 3
+        assert co_occurrence(conn, "email:jbo@x.example", "email:al_1@x.example") == 2
+        assert co_occurrence(conn, "email:bo@x.example", "email:jbo@x.example") == 0
+        # A key that JSON may escape is counted the slow way, with the same answer.
+        assert co_occurrence(conn, "email:zoë@x.example", "email:al_1@x.example") == 3

@@ -23,6 +23,10 @@ from threadline.store.upsert import insert_or_update
 from threadline.store.writer import utcnow
 
 STATE = "items"
+# Each chunk loads the neighbourhood of its items (threads, a client's items within days,
+# the storylines they join) and rewrites it: big chunks load a neighbourhood once for many
+# items, and a crash still redoes no more than one of them.
+CHUNK = 5000
 
 
 class Folder(Protocol):
@@ -71,7 +75,7 @@ def accumulate(
     *,
     rebuild: bool = False,
     folders: list[Folder] | None = None,
-    chunk_size: int = 1000,
+    chunk_size: int = CHUNK,
     progress: Callable[[int], None] | None = None,
 ) -> AccumulationReport:
     import time

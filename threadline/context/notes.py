@@ -17,6 +17,10 @@ an index from the items that changed:
 - an item folded before (edited, deleted, re-placed) may have left notes that cite it
   under another client: those notes, found by their sources, are built again.
 
+While later chunks of the same accumulation wait, the notes a chunk touches are only
+recorded (``pending`` in this folder's state) and built once by the last chunk: a rebuild
+touches nearly every client-week in every chunk. A crash keeps them pending for the next run.
+
 Placement changes the clients folder makes without the items arriving again are mirrored
 here from its state: a channel whose client changed, a client shown or hidden, and an
 edited ``clients.yaml`` (which, as there, means every note is built again).
@@ -113,14 +117,40 @@ class NotesFolder:
                     pairs |= client_weeks(conn, cid)
             pairs |= _moved_channels(conn, state, placed, visible)
             pairs |= affected(conn, item_ids)
-        refresh(conn, {p for p in pairs if p[0] in visible}, now)
+        pairs |= {(int(cid), str(label)) for cid, label in state.get("pending") or []}
+        wanted = {p for p in pairs if p[0] in visible}
+        later: list[list[Any]] = []
+        if _more_to_come(conn, item_ids):
+            # Accumulation goes on with later chunks that may touch the same notes again
+            # (a rebuild touches every week in every chunk): build them once, at the end.
+            later = [[cid, label] for cid, label in sorted(wanted)]
+        else:
+            refresh(conn, wanted, now)
         detail = {
             "config": placed.get("config"),
             "channel_map": placed.get("channel_map") or {},
             "visible": {str(k): v for k, v in sorted(visible.items())},
+            "pending": later,
         }
         row = {"name": STATE_NAME, "watermark": None, "updated_at": now, "detail": detail}
         insert_or_update(conn, accumulation_state, [row], ["name"], ["updated_at", "detail"])
+
+
+def _more_to_come(conn: Connection, item_ids: Sequence[int]) -> bool:
+    """Whether items changed after this chunk's last one wait for a later chunk."""
+    if not item_ids:
+        return False
+    last = None
+    for chunk in _chunks(sorted(set(item_ids))):
+        found = conn.execute(
+            select(func.max(item.c.last_changed_at)).where(item.c.id.in_(chunk))
+        ).scalar()
+        if found is not None and (last is None or found > last):
+            last = found
+    if last is None:
+        return False
+    after = select(item.c.id).where(item.c.last_changed_at > last).limit(1)
+    return conn.execute(after).first() is not None
 
 
 def _load_state(conn: Connection, name: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
@@ -62,6 +63,7 @@ def is_role_address(address: str) -> bool:
     return local in _ROLE_LOCALS or local.startswith(_ROLE_PREFIXES)
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_name(name: str) -> str:
     """Lower-case ASCII words: "Zoë O'Brien-Hart" -> "zoe obrien hart"."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, and_, delete, select
+from sqlalchemy import Connection, Text, and_, cast, delete, func, or_, select, union_all
 
 from threadline.context.people_identity import (
     NAME,
@@ -58,19 +58,50 @@ def _names(row: IdentityRow) -> list[tuple[str, str]]:
 
 
 def co_occurrence(conn: Connection, a: str, b: str) -> int:
-    """Items one of them wrote that names the other (author_key is indexed)."""
-    query = (
-        select(item.c.author_key, item.c.recipients)
-        .where(item.c.author_key.in_([a, b]))
+    """Items one of them wrote that names the other (author_key is indexed).
+
+    Counted in SQL over the first ``CO_OCCURRENCE_ROWS`` of their items.
+    """
+    # Each author's first rows come off the author_key index in id order, so the merge
+    # reads at most twice the cap, however many items either of them wrote.
+    firsts = [
+        select(item.c.id, item.c.author_key, item.c.recipients)
+        .where(item.c.author_key == key)
         .order_by(item.c.id)
         .limit(CO_OCCURRENCE_ROWS)
+        .subquery()
+        for key in (a, b)
+    ]
+    both = union_all(*(select(*first.c) for first in firsts)).subquery()
+    recent = (
+        select(both.c.author_key, both.c.recipients)
+        .order_by(both.c.id)
+        .limit(CO_OCCURRENCE_ROWS)
     )
+    if _plain(a) and _plain(b):
+        sub = recent.subquery()
+        text = cast(sub.c.recipients, Text)
+        find = func.strpos if conn.dialect.name == "postgresql" else func.instr
+        # A plain key is written verbatim between quotes in the JSON list, and a quote
+        # cannot occur inside one: a substring test is exact, and no row is decoded here.
+        counted = select(func.count()).where(
+            or_(
+                and_(sub.c.author_key == a, find(text, f'"{b}"') > 0),
+                and_(sub.c.author_key == b, find(text, f'"{a}"') > 0),
+            )
+        )
+        return int(conn.execute(counted).scalar_one())
     count = 0
-    for author, recipients in conn.execute(query):
+    for author, recipients in conn.execute(recent):
         other = b if author == a else a
         if other in (recipients or []):
             count += 1
     return count
+
+
+def _plain(key: str) -> bool:
+    """Keys both dialects write verbatim inside a JSON string (no escapes, ASCII only)."""
+    return key.isascii() and key.isprintable() and '"' not in key and "\\" not in key
 
 
 @dataclass(frozen=True)

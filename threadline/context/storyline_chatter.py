@@ -31,13 +31,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from threadline.context.storyline_graph import SAME_PLACE, near_copy
 from threadline.context.storyline_text import salient_terms
 from threadline.store.schema import item
 
 COPIES = 2
+_GAPS = 50
 
 Place = tuple[str, str]
 Span = tuple[datetime, datetime]
@@ -97,11 +98,15 @@ class Chatter:
             if not gaps:
                 continue
             platform, container = place
-            for lo, hi in gaps:
+            # One query per place and batch of gaps, not one per gap: a fold has many.
+            for n in range(0, len(gaps), _GAPS):
+                ranges = [
+                    and_(item.c.occurred_at >= lo, item.c.occurred_at <= hi)
+                    for lo, hi in gaps[n : n + _GAPS]
+                ]
                 query = select(item.c.id, item.c.occurred_at, item.c.title, item.c.text).where(
                     item.c.platform == platform, item.c.container_id == container,
-                    and_(item.c.occurred_at >= lo, item.c.occurred_at <= hi),
-                    item.c.deleted.is_(False),
+                    or_(*ranges), item.c.deleted.is_(False),
                 )
                 for iid, when, title, text in self.conn.execute(query):
                     if iid not in self.terms:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 TITLE_LIMIT = 80
 
@@ -124,6 +125,9 @@ def strip_boilerplate(text: str) -> str:
     return _PROPERTY.sub(" ", "\n".join(kept))
 
 
+# A pure function of its arguments, asked again for the same item by every fold whose
+# neighbourhood reaches it (and by chatter, without names): worth remembering.
+@lru_cache(maxsize=1 << 15)
 def salient_terms(
     title: str | None, text: str, ignore: frozenset[str] = frozenset()
 ) -> tuple[frozenset[str], frozenset[str]]:

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 
 from threadline.context.client_inference import InferenceState
 from threadline.context.clients import VISIBLE
@@ -145,6 +145,7 @@ class _Graph:
         self.conn = conn
         self.nodes: dict[int, Node] = {}
         self.identities: dict[str, IdentityRow] = {}
+        self.names: dict[str, list[str]] = {}
         self.clients: dict[int, list[tuple[str, bool]]] = {}
         self.client_words = _client_words(conn)
         self.chatter = Chatter(conn)
@@ -161,9 +162,8 @@ class _Graph:
             self.nodes[row.id] = self._node(row, chatter.get(row.id, False))
 
     def _node(self, row: Any, chatter: bool) -> Node:
-        people = [self.identities[k] for k in _people(row) if k in self.identities]
         placed = self.clients.get(row.id, [])
-        names = [n for p in people for n in p.names()]
+        names = [n for k in _people(row) if k in self.identities for n in self._names(k)]
         names += [n for name, _v in placed for n in self.client_words.get(name, [name])]
         ignore = name_words(names)
         terms, strong = salient_terms(row.title, row.text, ignore)
@@ -177,6 +177,12 @@ class _Graph:
             strong=strong, title_terms=title_terms, people=self._people_of(row),
             noise=chatter or self._noise(row),
         )
+
+    def _names(self, key: str) -> list[str]:
+        found = self.names.get(key)
+        if found is None:
+            found = self.names[key] = self.identities[key].names()
+        return found
 
     def _people_of(self, row: Any) -> frozenset[str]:
         keys = [row.author_key] if row.author_key else []
@@ -390,25 +396,34 @@ def _write(
     for part in _parts(gone):
         conn.execute(delete(storyline_item).where(storyline_item.c.storyline_id.in_(part)))
         conn.execute(delete(storyline_t).where(storyline_t.c.id.in_(part)))
+    fresh = [
+        {"key": key, "created_at": now, "updated_at": now, **summary}
+        for key, (_group, summary) in wanted.items() if key not in existing
+    ]
+    new_ids: dict[str, int] = {}
+    if fresh:
+        # One statement for every new storyline (summaries all have the same keys).
+        stmt = storyline_t.insert().returning(
+            storyline_t.c.id, storyline_t.c.key, sort_by_parameter_order=True
+        )
+        new_ids = {r.key: r.id for r in conn.execute(stmt, fresh)}
+    changed: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
     for key, (group, summary) in wanted.items():
         row = existing.get(key)
         if row is None:
-            inserted = conn.execute(
-                storyline_t.insert().values(key=key, created_at=now, updated_at=now, **summary)
-            ).inserted_primary_key
-            assert inserted is not None
-            sid = inserted[0]
+            sid = new_ids[key]
         else:
             sid = row.id
             if any(getattr(row, k) != v for k, v in summary.items()):
-                conn.execute(update(storyline_t).where(storyline_t.c.id == sid)
-                             .values(updated_at=now, **summary))
+                changed.append({"s_id": sid, "updated_at": now, **summary})
         links.extend(
             {"storyline_id": sid, "item_id": n.id, "added_at": now,
              "reason": "first" if n is group[0] else found.reasons.get(n.id, "first")}
             for n in group
         )
+    if changed:
+        conn.execute(update(storyline_t).where(storyline_t.c.id == bindparam("s_id")), changed)
     for n in range(0, len(links), _CHUNK):
         conn.execute(storyline_item.insert(), links[n : n + _CHUNK])
 
