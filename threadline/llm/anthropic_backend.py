@@ -14,15 +14,14 @@ from typing import Any
 import anthropic
 
 from threadline.llm.base import ComposerError, ComposerSettings
-from threadline.llm.config import api_key, scrub
+from threadline.llm.config import api_key
 from threadline.llm.http_errors import server_message, status_error
-from threadline.llm.parse import parse_answer, to_draft
-from threadline.llm.prompt import Prompt, Redactor, build_prompt
+from threadline.llm.prompt import Prompt, Redactor
 from threadline.llm.retry import (
     Feedback,
     RawAnswer,
     Transient,
-    call_with_retries,
+    compose_with_model,
     parse_retry_after,
 )
 from threadline.produce.model import ContextBundle, Draft
@@ -58,19 +57,10 @@ class AnthropicComposer:
         )
 
     def compose(self, bundle: ContextBundle, recipe: Any, preferences: Any) -> Draft:
-        prompt = build_prompt(bundle, recipe, preferences, redact=self.settings.redact,
-                              redactor=self._redactor)
-        try:
-            answer, notes = call_with_retries(
-                lambda feedback: self._send(prompt, feedback),
-                lambda raw: parse_answer(raw, prompt),
-                self.settings,
-                who=self.name,
-                sleep=self._sleep,
-            )
-        except ComposerError as err:
-            raise ComposerError(scrub(str(err), self._key)) from None
-        return to_draft(answer, prompt, bundle, recipe, self.name, notes)
+        return compose_with_model(
+            self._send, bundle, recipe, preferences, self.settings,
+            name=self.name, key=self._key, sleep=self._sleep, redactor=self._redactor,
+        )
 
     def _send(self, prompt: Prompt, feedback: list[Feedback]) -> RawAnswer:
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt.user}]

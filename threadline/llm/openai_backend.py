@@ -15,11 +15,10 @@ from typing import Any
 import openai
 
 from threadline.llm.base import ComposerError, ComposerSettings
-from threadline.llm.config import api_key, scrub
+from threadline.llm.config import api_key
 from threadline.llm.http_errors import server_message, status_error
-from threadline.llm.parse import parse_answer, to_draft
-from threadline.llm.prompt import Prompt, Redactor, build_prompt
-from threadline.llm.retry import Feedback, Transient, call_with_retries, parse_retry_after
+from threadline.llm.prompt import Prompt, Redactor
+from threadline.llm.retry import Feedback, Transient, compose_with_model, parse_retry_after
 from threadline.produce.model import ContextBundle, Draft
 
 MODES = ("json_schema", "json_object", "text")
@@ -59,21 +58,12 @@ class OpenAIComposer:
         )
 
     def compose(self, bundle: ContextBundle, recipe: Any, preferences: Any) -> Draft:
-        prompt = build_prompt(bundle, recipe, preferences, redact=self.settings.redact,
-                              redactor=self._redactor)
         self._notes = []
-        try:
-            answer, notes = call_with_retries(
-                lambda feedback: self._send(prompt, feedback),
-                lambda raw: parse_answer(raw, prompt),
-                self.settings,
-                who=self.name,
-                sleep=self._sleep,
-            )
-        except ComposerError as err:
-            # A server may echo the key in an error; the message goes to the user's screen.
-            raise ComposerError(scrub(str(err), self._key)) from None
-        return to_draft(answer, prompt, bundle, recipe, self.name, self._notes + notes)
+        return compose_with_model(
+            self._send, bundle, recipe, preferences, self.settings,
+            name=self.name, key=self._key, sleep=self._sleep, redactor=self._redactor,
+            extra_notes=lambda: self._notes,
+        )
 
     def _send(self, prompt: Prompt, feedback: list[Feedback]) -> str:
         messages: list[dict[str, str]] = [

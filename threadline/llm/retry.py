@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from threadline.llm.base import ComposerError, ComposerSettings
-from threadline.llm.parse import InvalidAnswer
+from threadline.llm.config import scrub
+from threadline.llm.parse import InvalidAnswer, parse_answer, to_draft
+from threadline.llm.prompt import Prompt, Redactor, build_prompt
+from threadline.produce.model import ContextBundle, Draft
 
 T = TypeVar("T")
 
@@ -110,6 +113,39 @@ def call_with_retries(
         if failures:
             notes.append(f"{who}: retried {failures} time(s) after transient errors")
         return result, notes
+
+
+def compose_with_model(
+    send: Callable[[Prompt, list[Feedback]], Any],
+    bundle: ContextBundle,
+    recipe: Any,
+    preferences: Any,
+    settings: ComposerSettings,
+    *,
+    name: str,
+    key: str,
+    sleep: Callable[[float], None],
+    redactor: Redactor | None,
+    extra_notes: Callable[[], list[str]] = list,
+) -> Draft:
+    """What every model backend does around its one request: prompt, retries, draft.
+
+    ``send`` makes one request for the prompt (plus feedback on earlier bad answers);
+    ``extra_notes`` is read after the last request, for what the backend learned on the way.
+    """
+    prompt = build_prompt(bundle, recipe, preferences, redact=settings.redact, redactor=redactor)
+    try:
+        answer, notes = call_with_retries(
+            lambda feedback: send(prompt, feedback),
+            lambda raw: parse_answer(raw, prompt),
+            settings,
+            who=name,
+            sleep=sleep,
+        )
+    except ComposerError as err:
+        # A server may echo the key in an error; the message goes to the user's screen.
+        raise ComposerError(scrub(str(err), key)) from None
+    return to_draft(answer, prompt, bundle, recipe, name, extra_notes() + notes)
 
 
 def delay(attempt: int, retry_after: float | None) -> float:
