@@ -14,9 +14,11 @@ import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from fakes.local_http import LocalHTTPServer
 
 
 @dataclass
@@ -108,25 +110,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeGmailSend:
+class FakeGmailSend(LocalHTTPServer):
     """``with FakeGmailSend() as fake:``; ``fake.url`` is the api_url."""
 
     def __init__(self, state: GmailSendState | None = None) -> None:
         self.state = state or GmailSendState()
-        handler = type("Handler", (_Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.02}, daemon=True)
-
-    def __enter__(self) -> FakeGmailSend:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(_Handler, self.state)
 
     def secrets(self, scopes: list[str]) -> dict[str, Any]:
         return {"token": "access-0", "refresh_token": "refresh-0", "client_id": "cid",

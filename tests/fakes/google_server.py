@@ -25,13 +25,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import recurring_ical_events
+from fakes.local_http import LocalHTTPServer
 from icalendar import Calendar
 
 from threadline.connectors.mbox import split_mbox
@@ -422,26 +423,12 @@ def _header_date(head: bytes) -> datetime | None:
 # --- the HTTP server -------------------------------------------------------------------------
 
 
-class GoogleFake:
+class GoogleFake(LocalHTTPServer):
     """Start with ``with GoogleFake(state) as fake:``; ``fake.url`` is the api_url."""
 
     def __init__(self, state: GoogleState) -> None:
         self.state = state
-        handler = type("Handler", (_Handler,), {"state": state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    def __enter__(self) -> GoogleFake:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(_Handler, state)
 
     def secrets(self) -> dict[str, str]:
         return {

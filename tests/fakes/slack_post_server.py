@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from fakes.local_http import LocalHTTPServer
 
 
 @dataclass
@@ -147,22 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeSlackPost:
+class FakeSlackPost(LocalHTTPServer):
     """``with FakeSlackPost() as fake:``; ``fake.url`` is the API base URL."""
 
     def __init__(self, state: SlackPostState | None = None) -> None:
         self.state = state or SlackPostState()
-        handler = type("Handler", (_Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.02}, daemon=True)
-
-    def __enter__(self) -> FakeSlackPost:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(_Handler, self.state, "/api/")
