@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select
 
 from threadline.connectors.base import open_importer
 from threadline.connectors.runner import run_import
-from threadline.context.accumulate import accumulate
+from threadline.context.accumulate import AccumulationReport, accumulate
 from threadline.context.registry import builtin_folders
 from threadline.records import IdentityRef, ItemRecord, Record, SourceInfo
 from threadline.sample import FILES, generate_workspace
@@ -43,6 +43,8 @@ PHRASES = [
     "Heads-up: {topic} is slipping by two days, waiting on the API keys.",
     "Notes from today's call on {topic}: decided to go with option B.",
 ]
+CHANNELS = 12
+AUTHORS = 6
 TOPICS = ["conversion tracking", "the pricing page", "the data refresh", "the hero video"]
 
 
@@ -53,12 +55,27 @@ class NewMessages:
 
     def __init__(self, engine: Engine, count: int, seed: int) -> None:
         with engine.connect() as conn:
-            self.channels = conn.execute(
-                select(item.c.container_id, item.c.container_name, item.c.author_key)
+            # The same shape of batch in every store: CHANNELS channels, up to AUTHORS
+            # people writing in each, so a bigger store does not spread it wider.
+            channels = (
+                select(item.c.container_id)
                 .where(item.c.platform == "slack", item.c.author_key.is_not(None))
+                .group_by(item.c.container_id)
+                .order_by(item.c.container_id)
+                .limit(CHANNELS)
+            )
+            rows = conn.execute(
+                select(item.c.container_id, item.c.container_name, item.c.author_key)
+                .where(item.c.container_id.in_(channels), item.c.author_key.is_not(None))
                 .group_by(item.c.container_id, item.c.container_name, item.c.author_key)
-                .limit(200)
+                .order_by(item.c.container_id, item.c.author_key)
             ).all()
+            per_channel: dict[str, int] = {}
+            self.channels = []
+            for row in rows:
+                if per_channel.get(row.container_id, 0) < AUTHORS:
+                    per_channel[row.container_id] = per_channel.get(row.container_id, 0) + 1
+                    self.channels.append(row)
             self.latest = conn.execute(select(func.max(item.c.occurred_at))).scalar_one()
         self.count = count
         self.rng = random.Random(seed)
@@ -89,7 +106,13 @@ class NewMessages:
             )
 
 
-def build_store(scale: int, weeks: int, workdir: Path) -> tuple[Engine, Path, int]:
+def by_folder(report: AccumulationReport) -> str:
+    return ", ".join(f"{name} {sec:.2f}s" for name, sec in report.seconds_by_folder.items())
+
+
+def build_store(
+    scale: int, weeks: int, workdir: Path, reuse: bool
+) -> tuple[Engine, Path, int]:
     out = workdir / f"ws-{scale}-{weeks}"
     if not (out / FILES["gold"]).exists():
         generate_workspace(out, seed=7, weeks=weeks, scale=scale)
@@ -98,6 +121,22 @@ def build_store(scale: int, weeks: int, workdir: Path) -> tuple[Engine, Path, in
 
     save_clients(sample_clients_config(seed=7, scale=scale), clients)
     db = workdir / f"acc-{scale}-{weeks}.db"
+    if reuse and db.exists():
+        # A folded store from an earlier run (the 1M one takes an hour to build and fold);
+        # each run adds its new items to it, a fraction of a percent of the store.
+        engine = open_store(str(db))
+        started = time.perf_counter()
+        report = accumulate(engine, folders=builtin_folders(clients))
+        spent = time.perf_counter() - started
+        with engine.connect() as conn:
+            size = int(conn.execute(select(func.count()).select_from(item)).scalar_one())
+        print(f"  reusing a store of {size} items; {report.items} were left to fold")
+        if report.items:
+            print(
+                f"  folded them in {spent:.1f}s ({report.items / spent:.0f} items/s; "
+                f"{by_folder(report)})"
+            )
+        return engine, clients, size
     for leftover in workdir.glob(db.name + "*"):
         leftover.unlink()
     engine = open_store(str(db))
@@ -105,10 +144,14 @@ def build_store(scale: int, weeks: int, workdir: Path) -> tuple[Engine, Path, in
         path = out / FILES[platform]
         run_import(engine, open_importer(kind, path), path)
     started = time.perf_counter()
-    accumulate(engine, folders=builtin_folders(clients))
+    report = accumulate(engine, folders=builtin_folders(clients))
     with engine.connect() as conn:
         size = int(conn.execute(select(func.count()).select_from(item)).scalar_one())
-    print(f"  store of {size} items folded in {time.perf_counter() - started:.1f}s")
+    spent = time.perf_counter() - started
+    print(
+        f"  store of {size} items folded in {spent:.1f}s ({size / spent:.0f} items/s; "
+        f"{by_folder(report)})"
+    )
     return engine, clients, size
 
 
@@ -117,8 +160,10 @@ def fold_increment(engine: Engine, clients: Path, seed: int) -> float:
     run_import(engine, importer, Path("bench"))
     started = time.perf_counter()
     report = accumulate(engine, folders=builtin_folders(clients))
+    spent = time.perf_counter() - started
     assert report.items == 1000, report
-    return time.perf_counter() - started
+    print(f"    increment {spent * 1000:.0f} ms: {by_folder(report)}")
+    return spent
 
 
 def main() -> None:
@@ -127,12 +172,15 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("bench/out"))
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep a folded store from an earlier run"
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     baseline: float | None = None
     for scale in args.scales:
         print(f"scale {scale}, {args.weeks} weeks:")
-        engine, clients, size = build_store(scale, args.weeks, args.workdir)
+        engine, clients, size = build_store(scale, args.weeks, args.workdir, args.reuse)
         query_latency(engine)
         times = [fold_increment(engine, clients, seed) for seed in range(args.repeats)]
         median = statistics.median(times)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, select, update
 
+from threadline.context import people_tally
 from threadline.context.people_identity import (
     ADDR,
     IdentityRow,
@@ -261,6 +262,7 @@ class PeopleFolder:
     name = "people"
 
     def fold(self, conn: Connection, item_ids: Sequence[int], now: datetime) -> None:
+        people_tally.refresh(conn, item_ids)
         settle(conn, touched_keys(conn, item_ids), now)
 
     def reset(self, conn: Connection) -> None:
@@ -270,6 +272,7 @@ class PeopleFolder:
         conn.execute(delete(identity_token))
         conn.execute(update(identity).values(person_id=None))
         conn.execute(delete(person))
+        people_tally.reset(conn)
 
 
 def _members(conn: Connection, person_id: int | None) -> list[str]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, Text, and_, cast, delete, func, or_, select, union_all
+from sqlalchemy import Connection, and_, delete, select
 
 from threadline.context.people_identity import (
     NAME,
@@ -26,8 +26,8 @@ from threadline.context.people_identity import (
     lookup,
     normalize_name,
 )
+from threadline.context.people_tally import co_occurrence
 from threadline.store.context_schema import merge_suggestion
-from threadline.store.schema import item
 from threadline.store.upsert import insert_or_update
 
 THRESHOLD = 90.0
@@ -36,7 +36,6 @@ NEAR = 80.0
 TOGETHER = 3
 INITIALS = 92.0
 DIFFERENT_COMPANIES = 15.0
-CO_OCCURRENCE_ROWS = 5000
 
 
 def name_score(a: str, b: str) -> float:
@@ -55,53 +54,6 @@ def name_score(a: str, b: str) -> float:
 def _names(row: IdentityRow) -> list[tuple[str, str]]:
     shown = [*row.names(), *row.derived_names()]
     return [(text, normalize_name(text)) for text in shown if normalize_name(text)]
-
-
-def co_occurrence(conn: Connection, a: str, b: str) -> int:
-    """Items one of them wrote that names the other (author_key is indexed).
-
-    Counted in SQL over the first ``CO_OCCURRENCE_ROWS`` of their items.
-    """
-    # Each author's first rows come off the author_key index in id order, so the merge
-    # reads at most twice the cap, however many items either of them wrote.
-    firsts = [
-        select(item.c.id, item.c.author_key, item.c.recipients)
-        .where(item.c.author_key == key)
-        .order_by(item.c.id)
-        .limit(CO_OCCURRENCE_ROWS)
-        .subquery()
-        for key in (a, b)
-    ]
-    both = union_all(*(select(*first.c) for first in firsts)).subquery()
-    recent = (
-        select(both.c.author_key, both.c.recipients)
-        .order_by(both.c.id)
-        .limit(CO_OCCURRENCE_ROWS)
-    )
-    if _plain(a) and _plain(b):
-        sub = recent.subquery()
-        text = cast(sub.c.recipients, Text)
-        find = func.strpos if conn.dialect.name == "postgresql" else func.instr
-        # A plain key is written verbatim between quotes in the JSON list, and a quote
-        # cannot occur inside one: a substring test is exact, and no row is decoded here.
-        counted = select(func.count()).where(
-            or_(
-                and_(sub.c.author_key == a, find(text, f'"{b}"') > 0),
-                and_(sub.c.author_key == b, find(text, f'"{a}"') > 0),
-            )
-        )
-        return int(conn.execute(counted).scalar_one())
-    count = 0
-    for author, recipients in conn.execute(recent):
-        other = b if author == a else a
-        if other in (recipients or []):
-            count += 1
-    return count
-
-
-def _plain(key: str) -> bool:
-    """Keys both dialects write verbatim inside a JSON string (no escapes, ASCII only)."""
-    return key.isascii() and key.isprintable() and '"' not in key and "\\" not in key
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,36 @@ identity_token = Table(
     Index(None, "identity_key"),
 )
 
+# Co-occurrence, kept as items arrive: how many of an author's first items (by id, see
+# ``people_tally``) name each other identity, and which items were counted, when.
+identity_tally = Table(
+    "identity_tally",
+    metadata,
+    Column("author_key", String(320), nullable=False),
+    Column("other_key", String(320), nullable=False),
+    Column("together", Integer, nullable=False),
+    PrimaryKeyConstraint("author_key", "other_key"),
+)
+
+# One row per author whose tally is current: how many items it counts, up to which id.
+identity_tally_state = Table(
+    "identity_tally_state",
+    metadata,
+    Column("author_key", String(320), primary_key=True),
+    Column("counted", Integer, nullable=False),
+    Column("last_id", Integer, nullable=False),
+)
+
+tally_item = Table(
+    "tally_item",
+    metadata,
+    Column("item_id", ForeignKey("item.id", ondelete="CASCADE"), primary_key=True),
+    Column("author_key", String(320), nullable=False),
+    # The item's last_changed_at when it was counted: a later change means count again.
+    Column("counted_change", UTCDateTime, nullable=False),
+    Index(None, "author_key", "item_id"),
+)
+
 # The user's own decisions about people, which no rebuild may undo.
 person_decision = Table(
     "person_decision",
