@@ -145,8 +145,8 @@ def search(
     binds.extend(pref_binds)
     params["limit"] = limit
     if conn.dialect.name == "postgresql":
-        joiner = " | " if match == "any" else " & "
-        params["q"] = joiner.join(terms)
+        params["q"] = _tsquery(terms, match)
+        bounded = candidates(conn, terms, match, extra, params)
         # Rank and cut first; ts_headline is costly, so only the kept rows get one.
         sql = text(
             f"""
@@ -156,7 +156,7 @@ def search(
                 SELECT item.id, canonical_id, platform, container_name, title, occurred_at,
                        text, q, ts_rank(search_vector, q) * {factor} AS score
                 FROM item, to_tsquery('english', :q) AS q
-                WHERE search_vector @@ q {extra}
+                WHERE search_vector @@ q {extra} {bounded}
                 ORDER BY score DESC, occurred_at DESC NULLS LAST, item.id
                 LIMIT :limit
             ) AS ranked
@@ -210,7 +210,7 @@ def candidates(
     extra: str,
     params: dict[str, Any],
 ) -> str:
-    """A condition bounding which FTS5 matches get ranked, or "" when all of them are cheap.
+    """A condition bounding which matches get ranked, or "" when all of them are cheap.
 
     Scoring costs per matched row, and common words match hundreds of thousands of chat
     lines. Past ``RANK_ALL`` matches, the rows ranked are every row with a rare word and
@@ -225,22 +225,39 @@ def candidates(
     if match == "any" and sum(counts.values()) < RANK_ALL:
         return ""
     rare = [t for t in terms if counts[t] < RARE_TERM]
-    parts = [("q_all", _fts5_query(terms, "all"), CANDIDATES)]
+    postgres = conn.dialect.name == "postgresql"
+    spell = _tsquery if postgres else _fts5_query
+    parts = [("q_all", spell(terms, "all"), CANDIDATES)]
     if match == "any":
-        parts.append(("q_any", params["q"], CANDIDATES))
+        parts.append(("q_any", spell(terms, "any"), CANDIDATES))
         if rare:
-            parts.append(("q_rare", _fts5_query(rare, "any"), RARE_TERM * len(rare)))
+            parts.append(("q_rare", spell(rare, "any"), RARE_TERM * len(rare)))
     selects = []
     for name, query, cap in parts:
         params[name] = query
-        selects.append(
-            "SELECT id FROM (SELECT item_fts.rowid AS id FROM item_fts JOIN item "
-            f"ON item.id = item_fts.rowid WHERE item_fts MATCH :{name} {extra} "
-            f"ORDER BY item_fts.rowid DESC LIMIT {cap})"
-        )
+        if postgres:
+            # Newest first off the primary key, tested against the tsvector as it goes: a
+            # common word fills the cap within the first pages.
+            selects.append(
+                f"SELECT id FROM (SELECT item.id FROM item WHERE search_vector @@ "
+                f"to_tsquery('english', :{name}) {extra} ORDER BY item.id DESC "
+                f"LIMIT {cap}) AS {name}_rows"
+            )
+        else:
+            selects.append(
+                "SELECT id FROM (SELECT item_fts.rowid AS id FROM item_fts JOIN item "
+                f"ON item.id = item_fts.rowid WHERE item_fts MATCH :{name} {extra} "
+                f"ORDER BY item_fts.rowid DESC LIMIT {cap})"
+            )
+    if postgres:
+        return f"AND item.id IN ({' UNION '.join(selects)})"
     # "+" keeps the rowid out of FTS5's index constraints: looked up row by row, each row
     # would recount the query's document frequencies (one posting-list scan per row).
     return f"AND +item_fts.rowid IN ({' UNION '.join(selects)})"
+
+
+def _tsquery(terms: list[str], match: Match) -> str:
+    return (" | " if match == "any" else " & ").join(terms)
 
 
 def _with_snippets(conn: Connection, hits: list[SearchHit], query: str) -> list[SearchHit]:
