@@ -15,8 +15,9 @@ the context (``accumulate`` with the default folders), then ask questions made f
 
 Evidence recall@k is the fraction of a question's evidence items in the top k, averaged per
 kind, for (a) ``retrieve`` (hybrid: time words, clauses, expansion) and (b) ``search`` over
-single items with the same words (plain BM25). Latency p50/p95 is measured over the same
-questions for both, with the store opened once.
+single items with the same words (plain BM25); with ``--embeddings``, also (c) hybrid
+retrieval plus local embeddings fitted on the store (``threadline embed``). Latency p50/p95
+is measured over the same questions for each, with the store opened once.
 """
 
 from __future__ import annotations
@@ -99,17 +100,24 @@ def questions(conn: Connection, gold: list[dict[str, Any]]) -> list[Question]:
 
 
 def hybrid(conn: Connection, query: str, k: int) -> list[int]:
-    return [h.item_id for h in retrieve(conn, query, limit=k, tz=UTC).hits]
+    return [h.item_id for h in retrieve(conn, query, limit=k, tz=UTC, similar=False).hits]
+
+
+def embedded(conn: Connection, query: str, k: int) -> list[int]:
+    """Hybrid plus the items nearest in meaning (local embeddings, ``threadline embed``)."""
+    return [h.item_id for h in retrieve(conn, query, limit=k, tz=UTC, similar=True).hits]
 
 
 def bm25(conn: Connection, query: str, k: int) -> list[int]:
     return [h.item_id for h in search(conn, " ".join(content_terms(query)), limit=k, match="any")]
 
 
-def evaluate(conn: Connection, qs: list[Question]) -> dict[str, Any]:
+def evaluate(conn: Connection, qs: list[Question], with_embeddings: bool) -> dict[str, Any]:
     ids = dict(conn.execute(select(item.c.canonical_id, item.c.id)).all())
     methods: dict[str, Callable[[Connection, str, int], list[int]]] = {
         "hybrid": hybrid, "bm25": bm25}
+    if with_embeddings:
+        methods["hybrid+emb"] = embedded
     report: dict[str, Any] = {}
     for name, method in methods.items():
         recall: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -135,30 +143,47 @@ def evaluate(conn: Connection, qs: list[Question]) -> dict[str, Any]:
     return report
 
 
-def run(scale: int, weeks: int, seed: int, workdir: Path) -> dict[str, Any]:
+def fit_embeddings(engine: Engine, timings: dict[str, float]) -> None:
+    from threadline.context.embeddings import fit_and_embed
+
+    started = time.perf_counter()
+    fit_and_embed(engine)
+    timings["embed_s"] = time.perf_counter() - started
+
+
+def run(
+    scale: int, weeks: int, seed: int, workdir: Path, with_embeddings: bool
+) -> dict[str, Any]:
     out = workdir / f"ws-{scale}-{weeks}"
     engine, timings = build(out, scale, weeks, seed)
+    if with_embeddings:
+        fit_embeddings(engine, timings)
     gold = json.loads((out / FILES["gold"]).read_text())
     with engine.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(item)).scalar_one())
         qs = questions(conn, gold)
         report = {"scale": scale, "weeks": weeks, "items": total, "questions": len(qs),
-                  **{k: round(v, 1) for k, v in timings.items()}, **evaluate(conn, qs)}
+                  **{k: round(v, 1) for k, v in timings.items()},
+                  **evaluate(conn, qs, with_embeddings)}
     engine.dispose()
     return report
 
 
-def run_existing(store: Path, gold_file: Path) -> dict[str, Any]:
+def run_existing(store: Path, gold_file: Path, with_embeddings: bool) -> dict[str, Any]:
     """Questions over a store that was already imported and folded (building ~100k items
     takes many minutes); the store must come from the workspace that wrote ``gold_file``."""
     engine = open_store(str(store))
+    timings: dict[str, float] = {}
+    if with_embeddings:
+        fit_embeddings(engine, timings)
     gold = json.loads(gold_file.read_text())
     with engine.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(item)).scalar_one())
         qs = questions(conn, gold)
         report = {"scale": "?", "weeks": "?", "items": total, "questions": len(qs),
                   "generate_s": 0.0, "import_s": 0.0, "accumulate_s": 0.0,
-                  **evaluate(conn, qs)}
+                  **{k: round(v, 1) for k, v in timings.items()},
+                  **evaluate(conn, qs, with_embeddings)}
     engine.dispose()
     return report
 
@@ -166,12 +191,15 @@ def run_existing(store: Path, gold_file: Path) -> dict[str, Any]:
 def show(report: dict[str, Any]) -> None:
     print(f"\nscale {report['scale']}, {report['weeks']} weeks: {report['items']} items, "
           f"{report['questions']} questions (generate {report['generate_s']}s, import "
-          f"{report['import_s']}s, accumulate {report['accumulate_s']}s)")
-    for method in ("hybrid", "bm25"):
+          f"{report['import_s']}s, accumulate {report['accumulate_s']}s"
+          + (f", embed {report['embed_s']}s" if "embed_s" in report else "") + ")")
+    for method in ("hybrid", "hybrid+emb", "bm25"):
+        if method not in report:
+            continue
         figures = report[method]
         parts = [f"{kind} R@5 {r['@5']:.3f} R@10 {r['@10']:.3f} (n={r['n']})"
                  for kind, r in sorted(figures["recall"].items())]
-        print(f"  {method:<7} " + "; ".join(parts)
+        print(f"  {method:<10} " + "; ".join(parts)
               + f"; latency p50 {figures['p50_ms']} ms p95 {figures['p95_ms']} ms")
 
 
@@ -187,11 +215,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="Evaluate this already folded store (use a copy) instead.")
     parser.add_argument("--gold", type=Path, default=None,
                         help="With --store: the gold.json of the workspace it was built from.")
+    parser.add_argument("--embeddings", action="store_true",
+                        help="Also fit local embeddings and report hybrid retrieval with them.")
     args = parser.parse_args(argv)
     if args.store is not None:
         if args.gold is None:
             parser.error("--store needs --gold")
-        report = run_existing(args.store, args.gold)
+        report = run_existing(args.store, args.gold, args.embeddings)
         show(report)
         if args.json:
             print(json.dumps(report))
@@ -201,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         # The user's own clients.yaml must not steer the sample's client inference.
         os.environ.setdefault("THREADLINE_HOME", str(workdir / "home"))
         for scale in args.scales:
-            report = run(scale, args.weeks, args.seed, workdir)
+            report = run(scale, args.weeks, args.seed, workdir, args.embeddings)
             show(report)
             if args.json:
                 print(json.dumps(report))

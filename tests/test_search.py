@@ -345,3 +345,25 @@ def test_common_words_rank_a_bounded_set_and_keep_rare_ones(
     # On both engines only the latest rows with the common words were ranked.
     assert {h.canonical_id for h in common} == {f"slack:C1:{n}.1" for n in range(335, 340)}
     assert len(every) == 5
+
+
+def test_the_newest_matches_are_found_across_windows_of_time(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common word's newest matches may lie months back: each engine still ranks the
+    newest ``CANDIDATES`` of them (PostgreSQL reads widening windows of time to find them)."""
+    import threadline.store.search as fts
+
+    recent = [slack(f"{900 + n}.1", f"pricing page note {n}", T0 + timedelta(hours=n))
+              for n in range(3)]
+    old = [slack(f"{100 + n}.1", f"pricing page draft {n}", T0 - timedelta(days=100 + n))
+           for n in range(10)]
+    # Stored oldest first, as an export is read: SQLite's "newest" is the last stored
+    # (rowid), PostgreSQL's the latest in time, and here they agree.
+    run_import(store, ListImporter([*reversed(old), *recent]), Path("windows"))
+    monkeypatch.setattr(fts, "RANK_ALL", 4)
+    monkeypatch.setattr(fts, "CANDIDATES", 5)
+    with store.connect() as conn:
+        found = {h.canonical_id for h in search(conn, "pricing page", limit=50)}
+    # The three recent ones, then the two newest of the old ones (100 and 101 days back).
+    assert found == {f"slack:C1:{n}.1" for n in (900, 901, 902, 100, 101)}

@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from threadline.errors import ThreadlineError
@@ -40,7 +41,8 @@ class Settings:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
+    # The message is text: "threadline[embeddings]" or "[section]" must not read as markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -74,6 +76,7 @@ def _register() -> None:
         deliver,
         demo,
         drafts,
+        embed,
         imports,
         people,
         prefs,

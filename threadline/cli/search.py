@@ -77,7 +77,8 @@ def _print_hits(query: str, rows: list[tuple[ItemView, Hit, dict[int, str]]], tz
     for rank, (view, hit, parents) in enumerate(rows, 1):
         when = view.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if view.occurred_at \
             else "undated"
-        via = "" if hit.via == "match" else (
+        via = "" if hit.via == "match" else " [cyan]similar in meaning[/]" \
+            if hit.via == "similar" else (
             f" [cyan]via {hit.via} of {parents.get(hit.expanded_from or 0, '?')}[/]"
         )
         console.print(
@@ -111,6 +112,10 @@ def search(
     no_expand: bool = typer.Option(
         False, "--no-expand", help="Only direct matches: no storyline or thread context."
     ),
+    words_only: bool = typer.Option(
+        False, "--words-only",
+        help="Match words only: leave out items near in meaning (local embeddings).",
+    ),
     today: str | None = typer.Option(
         None, "--today", help="Resolve time words against this date instead of today."
     ),
@@ -123,6 +128,7 @@ def search(
     tz = local_zone()
     options: dict[str, Any] = {
         "client_name": client, "platform": platform, "limit": limit, "expand": not no_expand,
+        "similar": not words_only,
         "since": parse_when(since, "--since", tz, end=False),
         "until": parse_when(until, "--until", tz, end=True),
         "today": date.fromisoformat(today) if today else None,

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 def builtin_folders(clients_file: Path | None = None) -> list[Folder]:
     from threadline.context.clients import ClientsFolder
+    from threadline.context.embeddings import EmbeddingsFolder
     from threadline.context.notes import NotesFolder
     from threadline.context.people import PeopleFolder
     from threadline.context.storylines import StorylinesFolder
@@ -22,4 +23,5 @@ def builtin_folders(clients_file: Path | None = None) -> list[Folder]:
         StorylinesFolder(),
         TimelineFolder(),
         NotesFolder(),
+        EmbeddingsFolder(),
     ]

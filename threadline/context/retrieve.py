@@ -6,7 +6,9 @@ the SQL applies). A long question that describes something keeps its dates as a 
 instead (see ``retrieve_rank``), as it does the clients it names. Hits are then ranked by
 storyline: the strongest stories among them bring their items from other platforms (the
 email and the meeting behind a Slack heads-up), and a hit's thread brings its neighbours,
-so a bare "Done, fixed on staging" comes with the question it answers. Context keeps to the
+so a bare "Done, fixed on staging" comes with the question it answers. With the optional
+local embeddings (``embeddings``), the items nearest the question in meaning join the BM25
+hits before that ranking. Context keeps to the
 client and platform filters, but may lie outside the time range. "The day after X" finds
 when X began, then ranks that day's items of X's clients (see ``retrieve_anchor``).
 """
@@ -21,6 +23,7 @@ from sqlalchemy import Connection, and_, select, text
 
 from threadline.context.retrieve_anchor import anchored
 from threadline.context.retrieve_rank import (
+    DIRECT,
     Hints,
     Hit,
     Via,
@@ -111,6 +114,7 @@ def retrieve(
     today: date | None = None,
     tz: tzinfo = UTC,
     expand: bool = True,
+    similar: bool = True,
 ) -> Retrieval:
     """The best items for ``query`` under the filters, direct hits first within each score."""
     today = today or datetime.now(tz).date()
@@ -140,7 +144,7 @@ def retrieve(
     if not terms:
         out.hits = _recent(conn, filters, limit) if trange else []
         return out
-    direct = pool(conn, _parts(rest, terms), filters, hints)
+    direct = pool(conn, _parts(rest, terms), filters, hints, similar=similar)
     out.hits = _expand(conn, direct, filters, limit) if expand else direct[:limit]
     return out
 
@@ -159,7 +163,7 @@ def _expand(conn: Connection, direct: list[Hit], filters: SearchFilters, limit: 
     found = {h.item_id: h for h in ranked}
     proposed: list[Hit] = []
     for parent in ranked[:EXPAND_FROM]:
-        if parent.via != "match":
+        if parent.via not in DIRECT:
             continue
         for item_id in thread_neighbours(conn, parent.item_id, NEIGHBOURS):
             proposed.append(Hit(item_id, parent.score * THREAD_FACTOR, "thread", parent.item_id))
@@ -171,9 +175,9 @@ def _expand(conn: Connection, direct: list[Hit], filters: SearchFilters, limit: 
         if hit.item_id not in allowed:
             continue
         kept = found.get(hit.item_id)
-        if kept is None or (kept.via != "match" and kept.score < hit.score):
+        if kept is None or (kept.via not in DIRECT and kept.score < hit.score):
             found[hit.item_id] = hit
-    ordered = sorted(found.values(), key=lambda h: (-h.score, h.via != "match", h.item_id))
+    ordered = sorted(found.values(), key=lambda h: (-h.score, h.via not in DIRECT, h.item_id))
     return ordered[:limit]
 
 

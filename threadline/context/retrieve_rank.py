@@ -27,9 +27,15 @@ from threadline.store.context_schema import client, fact, storyline_item
 from threadline.store.schema import item
 from threadline.store.search import SearchFilters, SearchHit, filter_sql, search, words
 
-Via = Literal["match", "storyline", "thread"]
+# "similar": no word in common, near in meaning (the optional local embeddings).
+Via = Literal["match", "similar", "storyline", "thread"]
+DIRECT = ("match", "similar")
 VISIBLE = ("config", "inferred")
 POOL = 30
+# Weight of closeness in meaning next to BM25 (both scaled to their best hit), and how many
+# nearest items by meaning join the pool; tuned on bench/bench_retrieval.py.
+SIMILAR_WEIGHT = 0.25
+SIMILAR_POOL = 30
 CLIENT_BOOST = 0.35
 DAY_BOOST = 0.6
 DAY_REACH = 7
@@ -94,9 +100,10 @@ def _aliases(rules: Any) -> list[str]:
 
 def pool(
     conn: Connection, parts: list[list[str]], filters: SearchFilters, hints: Hints,
-    size: int = POOL,
+    size: int = POOL, similar: bool = True,
 ) -> list[Hit]:
-    """BM25 hits for each part of the question, weighed by the named clients and days."""
+    """BM25 hits for each part of the question, weighed by the named clients and days; with
+    local embeddings, plus the items nearest in meaning (``SIMILAR_WEIGHT``)."""
     prefer = _scoped(filters, hints)
     best: dict[int, tuple[float, SearchHit]] = {}
     for part in parts:
@@ -108,22 +115,58 @@ def pool(
             score = h.score / top
             if h.item_id not in best or best[h.item_id][0] < score:
                 best[h.item_id] = (score, h)
+    near = _similar(conn, parts, filters) if similar else {}
+    for item_id, (when, platform) in _facts(conn, set(near) - set(best)).items():
+        best[item_id] = (0.0, SearchHit(canonical_id="", platform=platform, container_name=None,
+                                        title=None, snippet="", occurred_at=when, score=0.0,
+                                        item_id=item_id))
     if not best:
         return []
     notices = _notices(conn, [h.item_id for _s, h in best.values() if h.platform == "slack"])
     out = []
     for item_id, (score, found_hit) in best.items():
+        score += SIMILAR_WEIGHT * near.get(item_id, 0.0)
         # The window already counted once in SQL; nearness within it decides among equals.
         score *= 1 + DAY_BOOST * closeness(found_hit.occurred_at, hints)
         if item_id in notices:
             score *= NOTICE_FACTOR
-        out.append(Hit(item_id, score))
+        out.append(Hit(item_id, score, "match" if found_hit.canonical_id else "similar"))
     top = max(h.score for h in out) or 1.0
     for kept in out:
         kept.score /= top
     # Among equals, the order search gave (the more recent first).
     order = {item_id: n for n, item_id in enumerate(best)}
     return sorted(out, key=lambda h: (-h.score, order[h.item_id]))
+
+
+def _similar(
+    conn: Connection, parts: list[list[str]], filters: SearchFilters
+) -> dict[int, float]:
+    """The items nearest the question in meaning, under the filters, scaled to the best."""
+    from threadline.context.vector_index import vector_index
+
+    index = vector_index(conn)
+    if index is None:
+        return {}
+    found: dict[int, float] = {}
+    for part in parts:
+        # Filters apply after: read past the nearest so that enough of them remain.
+        nearest = index.nearest(" ".join(part), SIMILAR_POOL * 4)
+        allowed = allowed_items(conn, [i for i, _s in nearest], filters)
+        kept = [(i, s) for i, s in nearest if i in allowed][:SIMILAR_POOL]
+        top = max((s for _i, s in kept), default=0.0) or 1.0
+        for i, s in kept:
+            found[i] = max(found.get(i, 0.0), s / top)
+    return found
+
+
+def _facts(conn: Connection, ids: set[int]) -> dict[int, tuple[datetime | None, str]]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(item.c.id, item.c.occurred_at, item.c.platform).where(item.c.id.in_(sorted(ids)))
+    )
+    return {r.id: (r.occurred_at, r.platform) for r in rows}
 
 
 def _scoped(filters: SearchFilters, hints: Hints) -> SearchFilters | None:
@@ -213,7 +256,7 @@ def by_storyline(
         for h in groups[sid]:
             lift = 1.0 if h is groups[sid][0] else INHERIT["titled"]
             h.score = max(h.score, strength[sid] * lift)
-    ranked = sorted(found.values(), key=lambda h: (-h.score, h.via != "match", h.item_id))
+    ranked = sorted(found.values(), key=lambda h: (-h.score, h.via not in DIRECT, h.item_id))
     return ranked[:limit]
 
 

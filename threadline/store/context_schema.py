@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -231,4 +232,27 @@ accumulation_state = Table(
     Column("watermark", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("detail", json_type(), nullable=False),
+)
+
+
+# Optional local embeddings (the ``embeddings`` extra): the fitted model, and one vector per
+# live item under it. Vectors are float32 bytes, the same on both engines.
+embedding_model = Table(
+    "embedding_model",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("dims", Integer, nullable=False),
+    Column("fitted_on", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+item_vector = Table(
+    "item_vector",
+    metadata,
+    Column("item_id", ForeignKey("item.id", ondelete="CASCADE"), primary_key=True),
+    Column("model_id", ForeignKey("embedding_model.id", ondelete="CASCADE"), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Index(None, "model_id"),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, func, select, text
@@ -31,6 +31,8 @@ RARE_DF = 2000
 RANK_ALL = 2000
 RARE_TERM = 300
 CANDIDATES = 1000
+# PostgreSQL reads candidates back from the newest item in these windows (see _pg_newest).
+WINDOW_DAYS = (1, 4, 16, 64)
 
 
 @dataclass(frozen=True)
@@ -147,11 +149,16 @@ def search(
     if conn.dialect.name == "postgresql":
         params["q"] = _tsquery(terms, match)
         bounded = candidates(conn, terms, match, extra, params)
+        if bounded:
+            binds.append(bindparam("candidates", expanding=True))
         # Rank and cut first; ts_headline is costly, so only the kept rows get one.
+        headline = (
+            "ts_headline('english', ranked.text, ranked.q, "
+            "'MaxFragments=1,MaxWords=18,MinWords=6')" if snippets else "''"
+        )
         sql = text(
             f"""
-            SELECT ranked.*, ts_headline('english', ranked.text, ranked.q,
-                       'MaxFragments=1,MaxWords=18,MinWords=6') AS snippet
+            SELECT ranked.*, {headline} AS snippet
             FROM (
                 SELECT item.id, canonical_id, platform, container_name, title, occurred_at,
                        text, q, ts_rank(search_vector, q) * {factor} AS score
@@ -198,9 +205,33 @@ def doc_counts(conn: Connection, terms: list[str]) -> dict[str, int]:
         )
     counts = {}
     for term in dict.fromkeys(terms):
-        t = term if conn.dialect.name == "postgresql" else f'"{term}"'
+        if conn.dialect.name == "postgresql":
+            # A GIN scan builds the whole bitmap before LIMIT stops it: 90 ms for a word in
+            # a sixth of 1M items. The planner's estimate (from the tsvector statistics)
+            # tells a common word for free; only the others are counted.
+            if _pg_estimate(conn, term) >= RARE_DF:
+                counts[term] = RARE_DF
+                continue
+            t = term
+        else:
+            t = f'"{term}"'
         counts[term] = int(conn.execute(sql, {"t": t, "cap": RARE_DF}).scalar_one())
     return counts
+
+
+def _pg_estimate(conn: Connection, term: str) -> int:
+    plan = conn.execute(
+        text(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM item WHERE search_vector @@ "
+            "plainto_tsquery('english', :t)"
+        ),
+        {"t": term},
+    ).scalar_one()
+    if isinstance(plan, str):
+        import json
+
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"].get("Plan Rows", 0))
 
 
 def candidates(
@@ -214,11 +245,12 @@ def candidates(
 
     Scoring costs per matched row, and common words match hundreds of thousands of chat
     lines. Past ``RANK_ALL`` matches, the rows ranked are every row with a rare word and
-    the latest ``CANDIDATES`` rows with every word and with any word. The rank still
-    scores them with the whole query, so the order among them is BM25's; what is left out
-    is older chatter matched by common words only. Preferred rows (``prefer``) get no
-    bound of their own: reaching them means reading past the rows outside them, which
-    doubled the time on the 100k bench for the same recall."""
+    the latest ``CANDIDATES`` rows with every word and with any word (on SQLite the last
+    stored, FTS5's rowid order; on PostgreSQL the latest in time, see ``_pg_newest``).
+    The rank still scores them with the whole query, so the order among them is BM25's;
+    what is left out is older chatter matched by common words only. Preferred rows
+    (``prefer``) get no bound of their own: reaching them means reading past the rows
+    outside them, which doubled the time on the 100k bench for the same recall."""
     counts = doc_counts(conn, terms)
     if match == "all" and min(counts.values()) < RANK_ALL:
         return ""
@@ -232,28 +264,73 @@ def candidates(
         parts.append(("q_any", spell(terms, "any"), CANDIDATES))
         if rare:
             parts.append(("q_rare", spell(rare, "any"), RARE_TERM * len(rare)))
+    if postgres:
+        found: set[int] = set()
+        done: set[str] = set()
+        for name, query, cap in parts:
+            if query not in done:  # one word: "all" and "any" ask the same
+                done.add(query)
+                found.update(_pg_newest(conn, query, extra, params, cap, widen=name != "q_rare"))
+        params["candidates"] = sorted(found) or [-1]
+        return "AND item.id IN :candidates"
     selects = []
     for name, query, cap in parts:
         params[name] = query
-        if postgres:
-            # Newest first off the primary key, tested against the tsvector as it goes: a
-            # common word fills the cap within the first pages.
-            selects.append(
-                f"SELECT id FROM (SELECT item.id FROM item WHERE search_vector @@ "
-                f"to_tsquery('english', :{name}) {extra} ORDER BY item.id DESC "
-                f"LIMIT {cap}) AS {name}_rows"
-            )
-        else:
-            selects.append(
-                "SELECT id FROM (SELECT item_fts.rowid AS id FROM item_fts JOIN item "
-                f"ON item.id = item_fts.rowid WHERE item_fts MATCH :{name} {extra} "
-                f"ORDER BY item_fts.rowid DESC LIMIT {cap})"
-            )
-    if postgres:
-        return f"AND item.id IN ({' UNION '.join(selects)})"
+        selects.append(
+            "SELECT id FROM (SELECT item_fts.rowid AS id FROM item_fts JOIN item "
+            f"ON item.id = item_fts.rowid WHERE item_fts MATCH :{name} {extra} "
+            f"ORDER BY item_fts.rowid DESC LIMIT {cap})"
+        )
     # "+" keeps the rowid out of FTS5's index constraints: looked up row by row, each row
     # would recount the query's document frequencies (one posting-list scan per row).
     return f"AND +item_fts.rowid IN ({' UNION '.join(selects)})"
+
+
+def _pg_newest(
+    conn: Connection, query: str, extra: str, params: dict[str, Any], cap: int, *, widen: bool
+) -> list[int]:
+    """The ``cap`` newest items matching ``query``, on PostgreSQL.
+
+    A GIN index yields matches in no order, so "newest" cannot stop early the way FTS5's
+    rowid order does. Each pass reads the matches within a window back from the newest
+    item (the tsvector and ``occurred_at`` bitmaps ANDed): the latest days hold enough
+    matches of a common word, each window four times the last, and a word whose matches
+    are all old has few enough in total to read whole in the last pass. A rare word's
+    query is read whole at once."""
+    # The newest past item: a calendar series may run years ahead.
+    newest = conn.execute(
+        select(func.max(item.c.occurred_at)).where(item.c.occurred_at <= func.now())
+    ).scalar() if widen else None
+    spans: list[int | None] = [*WINDOW_DAYS, None] if newest is not None else [None]
+    ids: list[int] = []
+    for days in spans:
+        bound = ""
+        values = {k: v for k, v in params.items() if not k.startswith("pref_")}
+        values["tsq"], values["cap"] = query, cap
+        if days is not None and newest is not None:
+            bound = "AND item.occurred_at >= :window_start"
+            values["window_start"] = newest - timedelta(days=days)
+        # "+ interval" keeps the planner off a backward walk of the occurred_at index,
+        # which filters every newer row when the word's matches are old.
+        sql = text(
+            f"SELECT item.id FROM item WHERE search_vector @@ to_tsquery('english', :tsq) "
+            f"{extra} {bound} ORDER BY item.occurred_at + interval '0 seconds' DESC NULLS "
+            "LAST, item.id DESC LIMIT :cap"
+        ).bindparams(*_binds_for(params))
+        ids = list(conn.execute(sql, values).scalars())
+        if len(ids) >= cap:
+            break
+    return ids
+
+
+def _binds_for(params: dict[str, Any]) -> list[Any]:
+    binds: list[Any] = []
+    for key in ("since", "until"):
+        if key in params:
+            binds.append(bindparam(key, type_=UTCDateTime()))
+    if "clients" in params:
+        binds.append(bindparam("clients", expanding=True))
+    return binds
 
 
 def _tsquery(terms: list[str], match: Match) -> str:
