@@ -26,7 +26,7 @@ from threadline.context.people_identity import (
     lookup,
     normalize_name,
 )
-from threadline.context.people_tally import co_occurrence
+from threadline.context.people_tally import co_occurrence, ensure
 from threadline.store.context_schema import merge_suggestion
 from threadline.store.upsert import insert_or_update
 
@@ -76,7 +76,7 @@ def score_pair(conn: Connection, a: IdentityRow, b: IdentityRow) -> Suggestion |
                 best, shown = score, (text_a, text_b)
     if best < NEAR:
         return None
-    together = co_occurrence(conn, a.key, b.key)
+    together = co_occurrence(conn, a.key, b.key, ensured=True)
     if best < THRESHOLD and together < TOGETHER:
         return None
     notion = "notion" in (a.kind, b.kind) and best == 100.0
@@ -114,6 +114,8 @@ def suggest(conn: Connection, rows: Iterable[IdentityRow], now: datetime) -> Non
     hits = lookup(conn, {NAME + b for r in touched for b in r.blocks()})
     known = {r.key: r for r in touched}
     known.update(load(conn, {k for keys in hits.values() for k in keys} - set(known)))
+    # Every pair scored below reads both tallies: count the missing ones in one go.
+    ensure(conn, known)
     found: dict[tuple[str, str], Suggestion] = {}
     for row in touched:
         others = set().union(*(hits.get(NAME + b, set()) for b in row.blocks()))

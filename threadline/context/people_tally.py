@@ -40,9 +40,12 @@ class TallyState:
     last_id: int
 
 
-def co_occurrence(conn: Connection, a: str, b: str) -> int:
-    """Items one of them wrote that name the other, over each one's first ``ROWS`` items."""
-    ensure(conn, [a, b])
+def co_occurrence(conn: Connection, a: str, b: str, *, ensured: bool = False) -> int:
+    """Items one of them wrote that name the other, over each one's first ``ROWS`` items.
+
+    ``ensured``: the caller has already made sure both have a tally (``ensure``)."""
+    if not ensured:
+        ensure(conn, [a, b])
     t = identity_tally.c
     total = conn.execute(
         select(func.coalesce(func.sum(t.together), 0)).where(
