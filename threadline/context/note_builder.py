@@ -416,15 +416,22 @@ class NoteBuilder:
 
     def _due(self, story_of: dict[int, Any], settled: Any) -> list[Entry]:
         week = self.week
-        stated = select(item_date.c.item_id).where(
-            item_date.c.resolved >= week.start, item_date.c.resolved < week.end + DUE_AFTER
+        # Driven from the client's items: every client's dates of the week are many more.
+        stated = (
+            select(item_date.c.id)
+            .where(
+                item_date.c.item_id == item.c.id,
+                item_date.c.resolved >= week.start,
+                item_date.c.resolved < week.end + DUE_AFTER,
+            )
+            .exists()
         )
         query = self._known(
             select(*_COLUMNS, item_client.c.rule, item.c.raw)
             .join(item_client, item_client.c.item_id == item.c.id)
             .where(
                 item_client.c.client_id == self.client_id,
-                item.c.id.in_(stated),
+                stated,
                 item.c.occurred_at < week.end,
                 item.c.deleted.is_(False),
             )

@@ -141,6 +141,8 @@ item = Table(
     Index(None, "occurred_at"),
     Index(None, "author_key"),
     Index(None, "last_changed_at"),
+    # The few tombstones of a week (a cancelled meeting), without reading the week's items.
+    Index(None, "deleted", "occurred_at"),
 )
 
 item_version = Table(

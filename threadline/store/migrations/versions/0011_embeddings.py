@@ -1,4 +1,5 @@
-"""Optional local embeddings: the fitted model and a vector per item.
+"""Optional local embeddings: the fitted model and a vector per item; an index that finds
+a week's tombstones without reading the week.
 
 Revision ID: 0011
 Revises: 0010
@@ -47,9 +48,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("item_vector", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_item_vector_model_id"), ["model_id"], unique=False)
+    with op.batch_alter_table("item", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_item_deleted_occurred_at"), ["deleted", "occurred_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_item_deleted_occurred_at"))
     with op.batch_alter_table("item_vector", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_item_vector_model_id"))
     op.drop_table("item_vector")
