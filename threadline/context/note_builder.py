@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, or_, select, true
 
 from threadline.context.as_of import FactView, show_time, summarize
 from threadline.context.note_model import SECTION_ORDER, SECTION_TITLES, Entry, NoteBody, Section
@@ -155,7 +155,8 @@ class NoteBuilder:
         belong to the client whose items share their thread."""
         query = self._known(
             select(*_COLUMNS).where(
-                item.c.deleted.is_(True),
+                # "= true", as the partial index on tombstones is written.
+                item.c.deleted == true(),
                 item.c.occurred_at >= self.week.start,
                 item.c.occurred_at < self.week.end,
                 item.c.thread_id.is_not(None),

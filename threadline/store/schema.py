@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from threadline.store.types import UTCDateTime, json_type
@@ -142,7 +143,13 @@ item = Table(
     Index(None, "author_key"),
     Index(None, "last_changed_at"),
     # The few tombstones of a week (a cancelled meeting), without reading the week's items.
-    Index(None, "deleted", "occurred_at"),
+    # Partial, so that no query over live items takes it for the time order.
+    Index(
+        "ix_item_tombstone_occurred_at",
+        "occurred_at",
+        sqlite_where=text("deleted = 1"),
+        postgresql_where=text("deleted"),
+    ),
 )
 
 item_version = Table(

@@ -48,15 +48,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("item_vector", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_item_vector_model_id"), ["model_id"], unique=False)
-    with op.batch_alter_table("item", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_item_deleted_occurred_at"), ["deleted", "occurred_at"], unique=False
-        )
+    op.create_index(
+        "ix_item_tombstone_occurred_at",
+        "item",
+        ["occurred_at"],
+        unique=False,
+        sqlite_where=sa.text("deleted = 1"),
+        postgresql_where=sa.text("deleted"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("item", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_item_deleted_occurred_at"))
+    op.drop_index("ix_item_tombstone_occurred_at", table_name="item")
     with op.batch_alter_table("item_vector", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_item_vector_model_id"))
     op.drop_table("item_vector")
