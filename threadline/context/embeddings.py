@@ -45,12 +45,9 @@ class EmbeddingsUnavailable(ThreadlineError):
 
 
 def available() -> bool:
-    try:
-        import numpy  # noqa: F401
-        import sklearn  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("numpy", "sklearn"))
 
 
 def require() -> None:
@@ -151,10 +148,10 @@ _MODELS: dict[tuple[str, int], LsaModel] = {}
 
 def current_model(conn: Connection) -> LsaModel | None:
     """The newest fitted model, read once per process."""
-    if not available():
-        return None
+    # The table first: importing scikit-learn costs seconds, which a store without a
+    # model (the default) must never pay on each import or search.
     model_id = conn.execute(select(func.max(embedding_model.c.id))).scalar()
-    if model_id is None:
+    if model_id is None or not available():
         return None
     key = (str(conn.engine.url), int(model_id))
     found = _MODELS.get(key)
