@@ -337,3 +337,27 @@ def test_cli_lists_shows_and_inits(
     again = runner.invoke(app, ["--db", db, "clients", "init"])
     assert again.exit_code == 1 and "--force" in again.output
     assert runner.invoke(app, ["--db", db, "clients", "init", "--force"]).exit_code == 0
+
+
+def test_name_mentions_found_through_first_words_equal_trying_every_client() -> None:
+    from threadline.context.client_rules import ItemFacts, RuleContext, match_clients
+
+    config = ClientsConfig.model_validate({"clients": [
+        {"name": "Acme"}, {"name": "Acme Labs", "aliases": ["ACL"]}, {"name": "AT&T"},
+        {"name": "Zoë Studio"}, {"name": "O'Brien Media"}, {"name": ".io Works"},
+        *({"name": f"Filler {n}"} for n in range(40)),
+    ]})
+    ctx = RuleContext(config)
+    texts = [
+        "Call with ACME LABS about the launch", "acme's invoice", "AT&T outage again",
+        "zoë studio sent the cut", "o'brien media and acl", "the .io works team",
+        "acmecorp is not acme labs", "nothing here", "filler 7 and filler 39",
+    ]
+    for n, text in enumerate(texts):
+        facts = ItemFacts(id=n, platform="email", deleted=False, container_id="INBOX",
+                          container_name=None, thread_id=None, title=None, text=text)
+        every = sorted(
+            rule.name for rule, pattern in ctx.patterns if pattern.search(f"\n{text}")
+        )
+        assert sorted(h.client for h in match_clients(facts, ctx)) == every, text
+        assert len(ctx.mentioned(f"\n{text}")) < len(ctx.patterns)

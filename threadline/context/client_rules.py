@@ -32,6 +32,7 @@ RULE_ORDER = (
     "inferred-notion", "inferred-shared-channel", "inferred-channel", "inferred-domain",
 )
 CLIENTS_PAGE_TITLES = frozenset({"clients", "customers"})
+_WORDS = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ class RuleContext:
     by_name: dict[str, str] = field(init=False)
     skipped: frozenset[str] = field(init=False)
     patterns: list[tuple[ClientRule, re.Pattern[str]]] = field(init=False)
+    by_first_word: dict[str, list[int]] = field(init=False)
+    """First word of each client name or alias -> the patterns that may match from it."""
+    unindexed: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -102,6 +106,25 @@ class RuleContext:
         self.by_name = {n.lower(): c.name for c in cfg.clients for n in c.names()}
         self.skipped = frozenset(d.lower() for d in [*cfg.ignore.domains, *cfg.me.domains])
         self.patterns = [(c, c.name_pattern()) for c in cfg.clients]
+        self.by_first_word = {}
+        unindexed: set[int] = set()
+        for index, rule in enumerate(cfg.clients):
+            for name in rule.names():
+                first = _WORDS.match(name.lower())
+                if first is None:
+                    unindexed.add(index)  # starts with no word character: always tried
+                else:
+                    self.by_first_word.setdefault(first.group(0), []).append(index)
+        self.unindexed = sorted(unindexed)
+
+    def mentioned(self, text: str) -> list[tuple[ClientRule, re.Pattern[str]]]:
+        """The name patterns worth trying on ``text``: those of clients one of whose names
+        begins with a word of the text (a match starts at a word boundary, so its first
+        word is a word of the text). One pass over the words, whatever the client count."""
+        wanted = set(self.unindexed)
+        for word in set(_WORDS.findall(text.lower())):
+            wanted.update(self.by_first_word.get(word, ()))
+        return [self.patterns[i] for i in sorted(wanted)]
 
     def domain_client(self, domain: str) -> str | None:
         """The client an email domain points to, or None for webmail and ignored domains."""
@@ -181,7 +204,7 @@ def match_clients(facts: ItemFacts, ctx: RuleContext) -> list[ClientHit]:
     if facts.platform == "notion":
         hits.extend(_notion_hits(facts, ctx))
     haystack = f"{facts.title or ''}\n{facts.text}"
-    for rule, pattern in ctx.patterns:
+    for rule, pattern in ctx.mentioned(haystack):
         found = pattern.search(haystack)
         if found:
             hits.append(ClientHit(rule.name, "name-mention", f"mentions {found.group(0)!r}"))
