@@ -158,13 +158,14 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 def _check_consistent(config: ClientsConfig, root: yaml.Node | None, where: str) -> None:
     """Each domain, address, channel and name belongs to one client only."""
-    owners: dict[tuple[str, str], tuple[str, int | None, int]] = {}
+    # Lines are looked up only for an error: a 600-client file has thousands of claims.
+    owners: dict[tuple[str, str], tuple[str, tuple[Any, ...], int]] = {}
 
     def claim(kind: str, value: str, client: str, loc: tuple[Any, ...]) -> None:
         key = (kind, channel_key(value) if kind == "channel" else value.strip().lower())
-        line = _line_of(root, loc)
         if key in owners:
-            other, other_line, other_index = owners[key]
+            other, other_loc, other_index = owners[key]
+            line, other_line = _line_of(root, loc), _line_of(root, other_loc)
             if other_index == loc[1]:
                 raise ConfigError(
                     f"{where}: client {client!r} lists {value!r} twice (lines {other_line} and "
@@ -175,7 +176,7 @@ def _check_consistent(config: ClientsConfig, root: yaml.Node | None, where: str)
                 f"and by client {client!r} (line {line}); a {kind} can belong to one client "
                 "only: remove it from one of them, or make one client an alias of the other."
             )
-        owners[key] = (client, line, loc[1])
+        owners[key] = (client, loc, loc[1])
 
     for i, client in enumerate(config.clients):
         base: tuple[Any, ...] = ("clients", i)
@@ -194,6 +195,7 @@ def _check_consistent(config: ClientsConfig, root: yaml.Node | None, where: str)
             line = _line_of(root, (section, "domains", index))
             raise ConfigError(
                 f"{where}: domain {domain!r} is listed under {section} (line {line}) and under "
-                f"client {found[0]!r} (line {found[1]}); a client's domain cannot be ignored: "
+                f"client {found[0]!r} (line {_line_of(root, found[1])}); a client's domain "
+                "cannot be ignored: "
                 "remove it from one of the two."
             )

@@ -9,7 +9,7 @@ co-occur far more often than one person's two accounts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,10 +67,15 @@ def _who(row: IdentityRow) -> str:
     return label + row.value
 
 
-def score_pair(conn: Connection, a: IdentityRow, b: IdentityRow) -> Suggestion | None:
+def score_pair(
+    conn: Connection,
+    a: IdentityRow,
+    b: IdentityRow,
+    names: Callable[[IdentityRow], list[tuple[str, str]]] = _names,
+) -> Suggestion | None:
     best, shown = 0.0, ("", "")
-    for text_a, norm_a in _names(a):
-        for text_b, norm_b in _names(b):
+    for text_a, norm_a in names(a):
+        for text_b, norm_b in names(b):
             score = name_score(norm_a, norm_b)
             if score > best:
                 best, shown = score, (text_a, text_b)
@@ -117,6 +122,15 @@ def suggest(conn: Connection, rows: Iterable[IdentityRow], now: datetime) -> Non
     # Every pair scored below reads both tallies: count the missing ones in one go.
     ensure(conn, known)
     found: dict[tuple[str, str], Suggestion] = {}
+    scored: set[tuple[str, str]] = set()
+    normalized: dict[str, list[tuple[str, str]]] = {}
+
+    def names(row: IdentityRow) -> list[tuple[str, str]]:
+        # A block member meets many touched identities: normalize its names once.
+        if row.key not in normalized:
+            normalized[row.key] = _names(row)
+        return normalized[row.key]
+
     for row in touched:
         others = set().union(*(hits.get(NAME + b, set()) for b in row.blocks()))
         for key in sorted(others - {row.key}):
@@ -125,8 +139,9 @@ def suggest(conn: Connection, rows: Iterable[IdentityRow], now: datetime) -> Non
                 continue
             first, second = sorted((row, other), key=lambda r: r.key)
             pair = (first.key, second.key)
-            if pair not in found:
-                result = score_pair(conn, first, second)
+            if pair not in scored:
+                scored.add(pair)
+                result = score_pair(conn, first, second, names)
                 if result:
                     found[pair] = result
     if not found:
