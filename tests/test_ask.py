@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
+from fakes.list_importer import ListImporter as BaseListImporter
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from threadline.cli.app import app
 from threadline.connectors.runner import run_import
 from threadline.context.ask import Claim, Evidence, ask
-from threadline.records import IdentityRef, ItemRecord, Record, SourceInfo
+from threadline.records import IdentityRef, ItemRecord, Record
 from threadline.store.context_schema import client, fact, item_client
 from threadline.store.schema import item
 
@@ -46,20 +47,7 @@ def records() -> list[Record]:
     ]
 
 
-class ListImporter:
-    name = "test-list"
-
-    def __init__(self, items: list[Record]) -> None:
-        self.items = items
-
-    def source(self) -> SourceInfo:
-        return SourceInfo(platform="email", kind="test-list", account="jane")
-
-    def estimate(self) -> int | None:
-        return len(self.items)
-
-    def read(self) -> Iterator[Record]:
-        yield from self.items
+ListImporter = partial(BaseListImporter, platform="email", account="jane")
 
 
 @pytest.fixture

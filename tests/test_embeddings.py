@@ -3,11 +3,12 @@ retrieval to find items that share no word with the question."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
+from fakes.list_importer import ListImporter as BaseListImporter
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
@@ -17,7 +18,7 @@ from threadline.context import embeddings
 from threadline.context.accumulate import accumulate
 from threadline.context.embeddings import EmbeddingsFolder, fit_and_embed
 from threadline.context.retrieve import retrieve
-from threadline.records import IdentityRef, ItemRecord, Record, SourceInfo
+from threadline.records import IdentityRef, ItemRecord, Record
 from threadline.store.context_schema import item_vector
 from threadline.store.schema import item
 
@@ -47,20 +48,7 @@ VIDEO = [
 TARGET = "billing export failed again overnight"
 
 
-class ListImporter:
-    name = "test-list"
-
-    def __init__(self, records: list[Record]) -> None:
-        self.records = records
-
-    def source(self) -> SourceInfo:
-        return SourceInfo(platform="slack", kind="test-list", account="me")
-
-    def estimate(self) -> int | None:
-        return len(self.records)
-
-    def read(self) -> Iterator[Record]:
-        yield from self.records
+ListImporter = partial(BaseListImporter, platform="slack", account="me")
 
 
 def message(n: int, text: str, *, deleted: bool = False) -> ItemRecord:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.list_importer import ListImporter as BaseListImporter
 from sqlalchemy import Engine, event, select
 from typer.testing import CliRunner
 
@@ -24,7 +25,7 @@ from threadline.context.people_query import (
     suggestions,
 )
 from threadline.context.people_suggest import name_score
-from threadline.records import IdentityRecord, IdentityRef, ItemRecord, Record, SourceInfo
+from threadline.records import IdentityRecord, IdentityRef, ItemRecord, Record
 from threadline.store import open_store
 from threadline.store.context_schema import merge_suggestion, person_decision, person_evidence
 from threadline.store.schema import identity, person
@@ -34,20 +35,7 @@ JANE_SLACK = "slack:U1"
 JANE = "email:jane@northwind.example"
 
 
-class ListImporter:
-    name = "test-list"
-
-    def __init__(self, records: list[Record]) -> None:
-        self.records = records
-
-    def source(self) -> SourceInfo:
-        return SourceInfo(platform="email", kind="test-list", account="me@northwind.example")
-
-    def estimate(self) -> int | None:
-        return len(self.records)
-
-    def read(self) -> Iterator[Record]:
-        yield from self.records
+ListImporter = partial(BaseListImporter, platform="email", account="me@northwind.example")
 
 
 def ref(kind: str, value: str, name: str | None = None) -> IdentityRef:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
+from fakes.list_importer import ListImporter as BaseListImporter
 from sqlalchemy import Connection, Engine, delete, select
 
 from threadline.connectors.runner import run_import
@@ -15,7 +16,7 @@ from threadline.context import people_tally
 from threadline.context.accumulate import accumulate
 from threadline.context.people import PeopleFolder
 from threadline.context.people_tally import co_occurrence
-from threadline.records import IdentityRef, ItemRecord, Record, SourceInfo
+from threadline.records import IdentityRef, ItemRecord, Record
 from threadline.store.context_schema import identity_tally, identity_tally_state, tally_item
 from threadline.store.schema import item
 
@@ -25,20 +26,7 @@ AL, BO, CY, DI = (
 )
 
 
-class ListImporter:
-    name = "test-list"
-
-    def __init__(self, records: list[Record]) -> None:
-        self.records = records
-
-    def source(self) -> SourceInfo:
-        return SourceInfo(platform="email", kind="test-list", account="me@x.example")
-
-    def estimate(self) -> int | None:
-        return len(self.records)
-
-    def read(self) -> Iterator[Record]:
-        yield from self.records
+ListImporter = partial(BaseListImporter, platform="email", account="me@x.example")
 
 
 def mail(n: int, sender: IdentityRef, *to: IdentityRef, deleted: bool = False) -> ItemRecord:

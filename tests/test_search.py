@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fakes.list_importer import ListImporter
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from threadline.cli.app import app
 from threadline.connectors.runner import run_import
 from threadline.context.retrieve import UnknownClient, retrieve
-from threadline.records import IdentityRef, ItemRecord, Record, SourceInfo
+from threadline.records import IdentityRef, ItemRecord, Record
 from threadline.store.context_schema import client, item_client, storyline, storyline_item
 from threadline.store.schema import item
 from threadline.store.search import SearchFilters, item_views, search
@@ -67,20 +67,6 @@ def records() -> list[Record]:
     ]
 
 
-class ListImporter:
-    name = "test-list"
-
-    def __init__(self, items: list[Record]) -> None:
-        self.items = items
-
-    def source(self) -> SourceInfo:
-        return SourceInfo(platform="slack", kind="test-list", account="T1")
-
-    def estimate(self) -> int | None:
-        return len(self.items)
-
-    def read(self) -> Iterator[Record]:
-        yield from self.items
 
 
 def ids(engine: Engine) -> dict[str, int]:
