@@ -77,10 +77,12 @@ def _print_hits(query: str, rows: list[tuple[ItemView, Hit, dict[int, str]]], tz
     for rank, (view, hit, parents) in enumerate(rows, 1):
         when = view.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if view.occurred_at \
             else "undated"
-        via = "" if hit.via == "match" else " [cyan]similar in meaning[/]" \
-            if hit.via == "similar" else (
-            f" [cyan]via {hit.via} of {parents.get(hit.expanded_from or 0, '?')}[/]"
-        )
+        if hit.via == "match":
+            via = ""
+        elif hit.via == "similar":
+            via = " [cyan]similar in meaning[/]"
+        else:
+            via = f" [cyan]via {hit.via} of {parents.get(hit.expanded_from or 0, '?')}[/]"
         console.print(
             f"{rank:>2}. [bold]{view.canonical_id}[/] [dim]{view.platform} "
             f"{view.container_name or ''} {when} {view.author_name or view.author_key or ''}[/]"

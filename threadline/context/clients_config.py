@@ -196,6 +196,5 @@ def _check_consistent(config: ClientsConfig, root: yaml.Node | None, where: str)
             raise ConfigError(
                 f"{where}: domain {domain!r} is listed under {section} (line {line}) and under "
                 f"client {found[0]!r} (line {_line_of(root, found[1])}); a client's domain "
-                "cannot be ignored: "
-                "remove it from one of the two."
+                "cannot be ignored: remove it from one of the two."
             )

@@ -189,7 +189,7 @@ def embed_items(conn: Connection, model: LsaModel, item_ids: Sequence[int], now:
                 conn, item_vector, values[n : n + 300], ["item_id"], ["model_id", "vector"]
             )
         written += len(values)
-    if written or item_ids:
+    if item_ids:
         _touch(conn, now)
     return written
 

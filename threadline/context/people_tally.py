@@ -144,18 +144,17 @@ def _recount(conn: Connection, authors: set[str]) -> None:
         conn.execute(delete(tally_item).where(tally_item.c.author_key.in_(part)))
     for author in sorted(authors):
         rows = _first_items(conn, author, 0, ROWS)
-        _write(conn, author, rows, Counter(), TallyState(0, 0))
+        _write(conn, author, rows, _named(author, rows), TallyState(0, 0))
 
 
 def _append(conn: Connection, author: str, state: TallyState) -> None:
     rows = _first_items(conn, author, state.last_id, ROWS - state.items)
     if not rows:
         return
-    new = _named(author, rows)
+    counts = _named(author, rows)
     t = identity_tally.c
-    had: Counter[str] = Counter()
-    for part in chunks(sorted(new)):
-        had.update(
+    for part in chunks(sorted(counts)):
+        counts.update(
             {
                 r.other_key: int(r.together)
                 for r in conn.execute(
@@ -165,13 +164,14 @@ def _append(conn: Connection, author: str, state: TallyState) -> None:
                 )
             }
         )
-    _write(conn, author, rows, had, state)
+    _write(conn, author, rows, counts, state)
 
 
 def _write(
-    conn: Connection, author: str, rows: Sequence[Any], had: Counter[str], state: TallyState
+    conn: Connection, author: str, rows: Sequence[Any], counts: Counter[str], state: TallyState
 ) -> None:
-    counts = had + _named(author, rows)
+    """Write ``counts`` (the whole tally of every identity they name) and mark ``rows``
+    counted."""
     tallies = [
         {"author_key": author, "other_key": other, "together": n}
         for other, n in sorted(counts.items())

@@ -8,8 +8,8 @@ storyline: the strongest stories among them bring their items from other platfor
 email and the meeting behind a Slack heads-up), and a hit's thread brings its neighbours,
 so a bare "Done, fixed on staging" comes with the question it answers. With the optional
 local embeddings (``embeddings``), the items nearest the question in meaning join the BM25
-hits before that ranking. Context keeps to the
-client and platform filters, but may lie outside the time range. "The day after X" finds
+hits before that ranking. Context keeps to the client and platform filters, but may lie
+outside the time range. "The day after X" finds
 when X began, then ranks that day's items of X's clients (see ``retrieve_anchor``).
 """
 

@@ -116,6 +116,7 @@ def pool(
             if h.item_id not in best or best[h.item_id][0] < score:
                 best[h.item_id] = (score, h)
     near = _similar(conn, parts, filters) if similar else {}
+    matched = set(best)
     for item_id, (when, platform) in _facts(conn, set(near) - set(best)).items():
         best[item_id] = (0.0, SearchHit(canonical_id="", platform=platform, container_name=None,
                                         title=None, snippet="", occurred_at=when, score=0.0,
@@ -130,7 +131,7 @@ def pool(
         score *= 1 + DAY_BOOST * closeness(found_hit.occurred_at, hints)
         if item_id in notices:
             score *= NOTICE_FACTOR
-        out.append(Hit(item_id, score, "match" if found_hit.canonical_id else "similar"))
+        out.append(Hit(item_id, score, "match" if item_id in matched else "similar"))
     top = max(h.score for h in out) or 1.0
     for kept in out:
         kept.score /= top

@@ -141,6 +141,7 @@ def search(
     if filters is None:
         filters = SearchFilters(include_deleted=include_deleted)
     where, params, binds = filter_sql(filters)
+    filter_binds = list(binds)
     extra = "".join(f" AND {w}" for w in where)
     factor, pref_params, pref_binds = _preference(prefer, prefer_weight)
     params.update(pref_params)
@@ -148,7 +149,7 @@ def search(
     params["limit"] = limit
     if conn.dialect.name == "postgresql":
         params["q"] = _tsquery(terms, match)
-        bounded = candidates(conn, terms, match, extra, params)
+        bounded = candidates(conn, terms, match, extra, params, filter_binds)
         if bounded:
             binds.append(bindparam("candidates", expanding=True))
         # Rank and cut first; ts_headline is costly, so only the kept rows get one.
@@ -174,7 +175,7 @@ def search(
             sql = sql.bindparams(*binds)
         return [_hit(row) for row in conn.execute(sql, params)]
     params["q"] = _fts5_query(terms, match)
-    bounded = candidates(conn, terms, match, extra, params)
+    bounded = candidates(conn, terms, match, extra, params, filter_binds)
     sql = text(
         f"""
         SELECT item.id, item.canonical_id, item.platform, item.container_name, item.title,
@@ -240,6 +241,7 @@ def candidates(
     match: Match,
     extra: str,
     params: dict[str, Any],
+    binds: list[Any],
 ) -> str:
     """A condition bounding which matches get ranked, or "" when all of them are cheap.
 
@@ -265,12 +267,17 @@ def candidates(
         if rare:
             parts.append(("q_rare", spell(rare, "any"), RARE_TERM * len(rare)))
     if postgres:
+        # The newest past item: a calendar series may run years ahead.
+        newest = conn.execute(
+            select(func.max(item.c.occurred_at)).where(item.c.occurred_at <= func.now())
+        ).scalar()
         found: set[int] = set()
         done: set[str] = set()
         for name, query, cap in parts:
             if query not in done:  # one word: "all" and "any" ask the same
                 done.add(query)
-                found.update(_pg_newest(conn, query, extra, params, cap, widen=name != "q_rare"))
+                start = newest if name != "q_rare" else None
+                found.update(_pg_newest(conn, query, extra, params, binds, cap, start))
         params["candidates"] = sorted(found) or [-1]
         return "AND item.id IN :candidates"
     selects = []
@@ -287,26 +294,28 @@ def candidates(
 
 
 def _pg_newest(
-    conn: Connection, query: str, extra: str, params: dict[str, Any], cap: int, *, widen: bool
+    conn: Connection,
+    query: str,
+    extra: str,
+    params: dict[str, Any],
+    binds: list[Any],
+    cap: int,
+    newest: datetime | None,
 ) -> list[int]:
     """The ``cap`` newest items matching ``query``, on PostgreSQL.
 
     A GIN index yields matches in no order, so "newest" cannot stop early the way FTS5's
-    rowid order does. Each pass reads the matches within a window back from the newest
-    item (the tsvector and ``occurred_at`` bitmaps ANDed): the latest days hold enough
-    matches of a common word, each window four times the last, and a word whose matches
-    are all old has few enough in total to read whole in the last pass. A rare word's
-    query is read whole at once."""
-    # The newest past item: a calendar series may run years ahead.
-    newest = conn.execute(
-        select(func.max(item.c.occurred_at)).where(item.c.occurred_at <= func.now())
-    ).scalar() if widen else None
+    rowid order does. Each pass reads the matches within a window back from ``newest``
+    (the tsvector and ``occurred_at`` bitmaps ANDed): the latest days hold enough matches
+    of a common word, each window four times the last, and a word whose matches are all
+    old has few enough in total to read whole in the last pass. Without ``newest`` (a
+    rare word's query) it is read whole at once."""
     spans: list[int | None] = [*WINDOW_DAYS, None] if newest is not None else [None]
+    values = {k: v for k, v in params.items() if not k.startswith("pref_")}
+    values["tsq"], values["cap"] = query, cap
     ids: list[int] = []
     for days in spans:
         bound = ""
-        values = {k: v for k, v in params.items() if not k.startswith("pref_")}
-        values["tsq"], values["cap"] = query, cap
         if days is not None and newest is not None:
             bound = "AND item.occurred_at >= :window_start"
             values["window_start"] = newest - timedelta(days=days)
@@ -316,21 +325,11 @@ def _pg_newest(
             f"SELECT item.id FROM item WHERE search_vector @@ to_tsquery('english', :tsq) "
             f"{extra} {bound} ORDER BY item.occurred_at + interval '0 seconds' DESC NULLS "
             "LAST, item.id DESC LIMIT :cap"
-        ).bindparams(*_binds_for(params))
+        ).bindparams(*binds)
         ids = list(conn.execute(sql, values).scalars())
         if len(ids) >= cap:
             break
     return ids
-
-
-def _binds_for(params: dict[str, Any]) -> list[Any]:
-    binds: list[Any] = []
-    for key in ("since", "until"):
-        if key in params:
-            binds.append(bindparam(key, type_=UTCDateTime()))
-    if "clients" in params:
-        binds.append(bindparam("clients", expanding=True))
-    return binds
 
 
 def _tsquery(terms: list[str], match: Match) -> str:
