@@ -411,7 +411,7 @@ def test_cli_list_show_merge_split_suggestions(tmp_path: Path) -> None:
 
 
 def test_co_occurrence_counts_exact_recipients(store: Engine) -> None:
-    from threadline.context.people_suggest import co_occurrence
+    from threadline.context.people_tally import co_occurrence
 
     bo, jbo = ref("email", "bo@x.example"), ref("email", "jbo@x.example")
     al, zoe = ref("email", "al_1@x.example"), ref("email", "zoë@x.example")

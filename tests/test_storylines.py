@@ -31,7 +31,7 @@ from threadline.context.storylines import StorylinesFolder
 from threadline.records import IdentityRef, ItemRecord, LinkRef, Record, SourceInfo
 from threadline.sample import FILES, generate_workspace
 from threadline.sample.clients_yaml import sample_clients_config
-from threadline.store.context_schema import storyline, storyline_item
+from threadline.store.context_schema import item_chatter, storyline, storyline_item
 from threadline.store.schema import item
 
 KINDS = {"slack": "slack-export", "email": "mbox", "calendar": "ics", "notion": "notion-export"}
@@ -243,6 +243,41 @@ def test_a_line_said_twice_pairs_up_and_a_routine_does_not(store: Engine) -> Non
     run_import(store, ListImporter(records), Path("s"))
     accumulate(store, folders=folders())
     assert {ids for _k, ids, _t, _s in snapshot(store)} == {("slack:C1:5.1", "slack:C1:5.2")}
+
+
+def flags(engine: Engine) -> dict[str, bool]:
+    with engine.connect() as conn:
+        return {
+            r.canonical_id: r.chatter for r in conn.execute(
+                select(item.c.canonical_id, item_chatter.c.chatter)
+                .join(item_chatter, item_chatter.c.item_id == item.c.id)
+            )
+        }
+
+
+def test_kept_chatter_flags_follow_their_place_and_equal_a_rebuild(store: Engine) -> None:
+    routine = "Reminder: rotate the staging API keys before the audit."
+    said = "The staging API keys rotation broke the audit export."
+    # A line said once, and a matter days later whose neighbourhood reaches back to it.
+    run_import(store, ListImporter([slack("7.1", routine, 0)]), Path("a"))
+    accumulate(store, folders=folders())
+    assert flags(store) == {"slack:C1:7.1": False}
+    # Two copies within hours make all three routine chatter.
+    copies = [slack("7.2", routine, 1), slack("7.3", routine, 2)]
+    run_import(store, ListImporter(copies), Path("b"))
+    accumulate(store, folders=folders())
+    assert flags(store) == dict.fromkeys(["slack:C1:7.1", "slack:C1:7.2", "slack:C1:7.3"], True)
+    run_import(store, ListImporter([slack("8.1", said, 40), slack("8.2", said, 41)]), Path("c"))
+    accumulate(store, folders=folders())
+    # One copy deleted: the other two are no routine any more.
+    run_import(store, ListImporter([slack("7.3", routine, 2, deleted=True)]), Path("d"))
+    accumulate(store, folders=folders())
+    incremental, stories = flags(store), snapshot(store)
+    assert incremental["slack:C1:7.1"] is False and incremental["slack:C1:7.2"] is False
+    accumulate(store, folders=folders(), rebuild=True)
+    assert {k: v for k, v in flags(store).items() if k != "slack:C1:7.3"} == {
+        k: v for k, v in incremental.items() if k != "slack:C1:7.3"}
+    assert snapshot(store) == stories
 
 def _node(n: int, terms: set[str], *, hours: float = 0, platform: str = "slack",
           scope: str = "client:1", container: str = "C1", noise: bool = False) -> Node:

@@ -243,45 +243,52 @@ class NoteBuilder:
         if not members:
             return []
         by_id = {r.id: r for r in self.items_by_id()}
-        platforms: dict[int, set[str]] = defaultdict(set)
-        for sid, platform in self.conn.execute(
-            select(storyline_item.c.storyline_id, item.c.platform)
-            .join(item, item.c.id == storyline_item.c.item_id)
-            .where(storyline_item.c.storyline_id.in_(list(members)))
-            .distinct()
-        ):
-            platforms[sid].add(platform)
         found = []
         for r in self.conn.execute(select(storyline).where(storyline.c.id.in_(list(members)))):
             rows = sorted((by_id[i] for i in members[r.id]), key=_when)
-            found.append({
-                "row": r, "ids": [x.id for x in rows], "rows": rows,
-                "platforms": sorted(platforms[r.id]),
-            })
+            found.append({"row": r, "ids": [x.id for x in rows], "rows": rows,
+                          **self._at_week_end(r)})
         # The widest first: what crossed platforms and drew most messages this week.
         return sorted(found, key=lambda s: (
             -len({x.platform for x in s["rows"]}), -len(s["rows"]), _when(s["rows"][0]),
             s["row"].key,
         ))
 
+    def _at_week_end(self, r: Any) -> dict[str, Any]:
+        """The storyline's status, why, and platforms as they stood at the week's end."""
+        said = (r.weekly or {}).get(self.week.label)
+        if said is not None:
+            status, detail, platforms = said
+            return {"status": status, "status_detail": detail, "platforms": platforms}
+        # Stored before statuses were kept by week: the storyline as it stands now, and
+        # still open this week if anything came after it.
+        status = r.status
+        if status == "resolved" and r.last_at is not None and r.last_at >= self.week.end:
+            status = "open"
+        platforms = sorted(set(self.conn.execute(
+            select(item.c.platform).join(storyline_item, storyline_item.c.item_id == item.c.id)
+            .where(storyline_item.c.storyline_id == r.id).distinct()
+        ).scalars()))
+        return {"status": status, "status_detail": r.status_detail, "platforms": platforms}
+
     def items_by_id(self) -> list[Row]:
         return list(self.rows.values())
 
     def _story_entry(self, story: dict[str, Any]) -> Entry:
-        r, rows = story["row"], story["rows"]
+        r, rows, status = story["row"], story["rows"], story["status"]
         salient = next((x for x in rows if RISK_CUE.search(x.text)), rows[-1])
         counts: dict[str, int] = defaultdict(int)
         for x in rows:
             counts[x.platform] += 1
         tally = ", ".join(f"{n} {p}" for p, n in sorted(counts.items()))
         return Entry(
-            text=f"{r.title} ({r.status}): {tally} this week; {salient.snippet(120)}",
+            text=f"{r.title} ({status}): {tally} this week; {salient.snippet(120)}",
             citations=[x.canonical_id for x in rows],
             at=iso(rows[0].occurred_at),
             detail={
-                "storyline": r.key, "title": r.title, "status": r.status,
-                "status_detail": r.status_detail, "first_at": iso(r.first_at),
-                "last_at": iso(r.last_at), "platforms": story["platforms"],
+                "storyline": r.key, "title": r.title, "status": status,
+                "status_detail": story["status_detail"], "first_at": iso(r.first_at),
+                "platforms": story["platforms"],
             },
         )
 
@@ -377,29 +384,24 @@ class NoteBuilder:
     def _risks(
         self, items: list[Row], stories: list[dict[str, Any]], story_of: dict[int, Any]
     ) -> list[Entry]:
-        week = self.week
         entries: list[Entry] = []
 
         def settled(item_id: int) -> bool:
             story = story_of.get(item_id)
-            if story is None:
-                return False
-            r = story["row"]
-            return bool(r.status == "resolved" and r.last_at and r.last_at < week.end)
+            return story is not None and story["status"] == "resolved"
 
         for story in stories:
-            r = story["row"]
-            if r.status == "resolved" and not (r.last_at and r.last_at >= week.end):
+            r, status = story["row"], story["status"]
+            if status == "resolved":
                 continue
             # An open thread of small talk is no risk: open ones count when they are waiting
             # on someone or reach across platforms.
             crossing = len({x.platform for x in story["rows"]}) > 1
-            if r.status != "waiting" and not crossing:
+            if status != "waiting" and not crossing:
                 continue
-            state = "waiting" if r.status == "waiting" else "open"
-            text = f"{r.title}: still {state} at week end"
-            if r.status_detail:
-                text += f" ({r.status_detail})"
+            text = f"{r.title}: still {status} at week end"
+            if story["status_detail"]:
+                text += f" ({story['status_detail']})"
             entries.append(Entry(
                 text=text, citations=[x.canonical_id for x in story["rows"]][-3:],
                 at=iso(story["rows"][-1].occurred_at), detail={"storyline": r.key},

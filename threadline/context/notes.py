@@ -11,7 +11,11 @@ an index from the items that changed:
   it falls in and the week before; a decision or deadline re-links the facts of its chain,
   so the other facts of that chain count as touched too;
 - the dates written in it (``item_date``): the week they fall in and the week before;
-- the weeks of the storyline it belongs to, for every client of that storyline;
+- the weeks whose note shows a storyline otherwise than before, for every client of that
+  storyline, as the storylines folder reports them in the same fold (``shown_weeks``): a
+  week shows the storyline's status at that week's end, so an item arriving later changes
+  only its own week and after, unless the storyline is renamed, merged or split. (Without
+  that report, every week the storyline spans);
 - a series instance re-derives the series' overrides (the timeline does), and a deleted
   item takes its client from its thread, so those thread neighbours are touched too;
 - an item folded before (edited, deleted, re-placed) may have left notes that cite it
@@ -39,6 +43,7 @@ from threadline.context.accumulate import watermark
 from threadline.context.client_inference import STATE_NAME as CLIENTS_STATE
 from threadline.context.note_builder import build_note
 from threadline.context.note_model import NoteBody, NoteView
+from threadline.context.storylines import shown_weeks
 from threadline.context.weeks import Week, week_of
 from threadline.errors import ThreadlineError
 from threadline.store.context_schema import (
@@ -116,7 +121,11 @@ class NotesFolder:
                 if cid not in before and state:
                     pairs |= client_weeks(conn, cid)
             pairs |= _moved_channels(conn, state, placed, visible)
-            pairs |= affected(conn, item_ids)
+            shown = shown_weeks(conn, now)
+            pairs |= affected(conn, item_ids, storylines=shown is None)
+            if shown:
+                names = _client_ids(conn)
+                pairs |= {(names[c.lower()], w) for c, w in shown if c.lower() in names}
         pairs |= {(int(cid), str(label)) for cid, label in state.get("pending") or []}
         wanted = {p for p in pairs if p[0] in visible}
         later: list[list[Any]] = []
@@ -242,8 +251,9 @@ def _fact_weeks(r: Any) -> set[str]:
     return found
 
 
-def affected(conn: Connection, item_ids: Sequence[int]) -> set[Pair]:
-    """The (client id, week) notes these items can change."""
+def affected(conn: Connection, item_ids: Sequence[int], storylines: bool = True) -> set[Pair]:
+    """The (client id, week) notes these items can change (with ``storylines``, also every
+    week of the storylines they belong to)."""
     ids = sorted(set(item_ids))
     if not ids:
         return set()
@@ -256,7 +266,8 @@ def affected(conn: Connection, item_ids: Sequence[int]) -> set[Pair]:
     clients = _clients_of(conn, sorted(weeks))
     pairs = {(cid, label) for iid, labels in weeks.items() for cid in clients.get(iid, ())
              for label in labels}
-    pairs |= _storyline_pairs(conn, ids, clients)
+    if storylines:
+        pairs |= _storyline_pairs(conn, ids, clients)
     pairs |= _citing_notes(conn, ids, weeks)
     return pairs
 
@@ -361,10 +372,7 @@ def _storyline_pairs(
             members[sid].add(iid)
     if not members:
         return set()
-    names = {
-        str(name).lower(): int(cid)
-        for cid, name in conn.execute(select(client.c.id, client.c.name))
-    }
+    names = _client_ids(conn)
     pairs: set[Pair] = set()
     for r in conn.execute(select(storyline).where(storyline.c.id.in_(sorted(members)))):
         owners = {cid for iid in members[r.id] for cid in clients.get(iid, ())}
@@ -375,6 +383,13 @@ def _storyline_pairs(
                 owners.add(names[each.lower()])
         pairs |= {(cid, label) for cid in owners for label in _span(r.first_at, r.last_at)}
     return pairs
+
+
+def _client_ids(conn: Connection) -> dict[str, int]:
+    return {
+        str(name).lower(): int(cid)
+        for cid, name in conn.execute(select(client.c.id, client.c.name))
+    }
 
 
 def _span(first: datetime | None, last: datetime | None) -> set[str]:

@@ -26,7 +26,7 @@ from threadline.context.people_identity import (
     lookup,
     normalize_name,
 )
-from threadline.context.people_tally import co_occurrence, ensure
+from threadline.context.people_tally import co_occurrences, ensure
 from threadline.store.context_schema import merge_suggestion
 from threadline.store.upsert import insert_or_update
 
@@ -67,21 +67,31 @@ def _who(row: IdentityRow) -> str:
     return label + row.value
 
 
-def score_pair(
-    conn: Connection,
-    a: IdentityRow,
-    b: IdentityRow,
+@dataclass(frozen=True)
+class NameMatch:
+    best: float
+    shown: tuple[str, str]
+
+
+def match_names(
+    a: IdentityRow, b: IdentityRow,
     names: Callable[[IdentityRow], list[tuple[str, str]]] = _names,
-) -> Suggestion | None:
+) -> NameMatch | None:
+    """The closest pair of their names, if close enough to weigh anything else."""
     best, shown = 0.0, ("", "")
     for text_a, norm_a in names(a):
         for text_b, norm_b in names(b):
             score = name_score(norm_a, norm_b)
             if score > best:
                 best, shown = score, (text_a, text_b)
-    if best < NEAR:
-        return None
-    together = co_occurrence(conn, a.key, b.key, ensured=True)
+    return NameMatch(best, shown) if best >= NEAR else None
+
+
+def weigh(
+    a: IdentityRow, b: IdentityRow, matched: NameMatch, together: int
+) -> Suggestion | None:
+    """A name match with how often they appear together and where they work."""
+    best, shown = matched.best, matched.shown
     if best < THRESHOLD and together < TOGETHER:
         return None
     notion = "notion" in (a.kind, b.kind) and best == 100.0
@@ -121,7 +131,7 @@ def suggest(conn: Connection, rows: Iterable[IdentityRow], now: datetime) -> Non
     known.update(load(conn, {k for keys in hits.values() for k in keys} - set(known)))
     # Every pair scored below reads both tallies: count the missing ones in one go.
     ensure(conn, known)
-    found: dict[tuple[str, str], Suggestion] = {}
+    matched: dict[tuple[str, str], tuple[IdentityRow, IdentityRow, NameMatch]] = {}
     scored: set[tuple[str, str]] = set()
     normalized: dict[str, list[tuple[str, str]]] = {}
 
@@ -141,9 +151,15 @@ def suggest(conn: Connection, rows: Iterable[IdentityRow], now: datetime) -> Non
             pair = (first.key, second.key)
             if pair not in scored:
                 scored.add(pair)
-                result = score_pair(conn, first, second, names)
-                if result:
-                    found[pair] = result
+                close = match_names(first, second, names)
+                if close is not None:
+                    matched[pair] = (first, second, close)
+    together = co_occurrences(conn, matched)
+    found: dict[tuple[str, str], Suggestion] = {}
+    for pair, (first, second, close) in matched.items():
+        result = weigh(first, second, close, together[pair])
+        if result:
+            found[pair] = result
     if not found:
         return
     decided = _decided(conn, list(found))

@@ -58,6 +58,27 @@ def co_occurrence(conn: Connection, a: str, b: str, *, ensured: bool = False) ->
     return int(total)
 
 
+def co_occurrences(
+    conn: Connection, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """``co_occurrence`` of many pairs whose tallies are ensured, in one read per chunk."""
+    wanted = set(pairs)
+    found = dict.fromkeys(wanted, 0)
+    keys = sorted({k for pair in wanted for k in pair})
+    t = identity_tally.c
+    for part in chunks(keys):
+        rows = conn.execute(
+            select(t.author_key, t.other_key, t.together).where(
+                t.author_key.in_(part), t.other_key.in_(keys)
+            )
+        )
+        for author, other, together in rows:
+            for pair in ((author, other), (other, author)):
+                if pair in found:
+                    found[pair] += int(together)
+    return found
+
+
 def ensure(conn: Connection, authors: Iterable[str]) -> None:
     """Count the authors that have no tally yet."""
     wanted = sorted(set(authors))

@@ -4,6 +4,10 @@ Status reads the latest items: a request to someone outside the user's domains t
 they are has answered makes it *waiting*; a finishing word ("fixed", "shipped", a Notion
 status Done) among the last two messages makes it *resolved*; anything else is *open*.
 Everything is a function of the member items, so a rebuild finds the same summary.
+
+``weekly`` keeps, for each ISO week the storyline has items in, the status as it stood at
+that week's end (from the items up to then): a week's note shows that, so items that come
+later leave the notes of earlier weeks as they were.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from threadline.context.storyline_text import (
     resolved_cue,
     shorten,
 )
+from threadline.context.weeks import Week, week_of
 
 
 def _day(moment: datetime, zone: tzinfo) -> str:
@@ -71,19 +76,38 @@ class _Who:
         return not self.own or (domain is not None and domain in self.own)
 
 
+class _Cues:
+    """Each item's finishing and request phrases, found once for all the weeks' statuses."""
+
+    def __init__(self) -> None:
+        self.done: dict[int, str | None] = {}
+        self.asks: dict[int, str | None] = {}
+
+    def resolved(self, row: Any) -> str | None:
+        if row.id not in self.done:
+            self.done[row.id] = resolved_cue(row.text)
+        return self.done[row.id]
+
+    def request(self, row: Any) -> str | None:
+        if row.id not in self.asks:
+            self.asks[row.id] = request_cue(row.text)
+        return self.asks[row.id]
+
+
 def _status(
-    rows: Sequence[Any], who: _Who, mentions: Mapping[str, list[str]], zone: tzinfo
+    rows: Sequence[Any], who: _Who, mentions: Mapping[str, list[str]], zone: tzinfo,
+    cues: _Cues,
 ) -> tuple[str, str]:
     said = [r for r in rows if r.platform != "calendar"]
     resolved = None
     for n, row in enumerate(said):
-        if resolved_cue(row.text):
+        if cues.resolved(row):
             resolved = n
     for n in range(len(said) - 1, -1, -1):
         row = said[n]
         if resolved is not None and n < resolved:
             break
-        cue = request_cue(row.text)
+        cue = cues.request(row)
         author = row.author_key or ""
         if not cue or not who.ours(author):
             continue
@@ -99,7 +123,7 @@ def _status(
     if resolved is not None and resolved >= len(said) - 2:
         row = said[resolved]
         when = _day(row.occurred_at, zone) if row.occurred_at else "undated"
-        cue = resolved_cue(row.text) or ""
+        cue = cues.resolved(row) or ""
         return "resolved", f"{cue} {when}: '{_quote(cue_sentence(row.text, cue))}'"
     latest = said[-1] if said else rows[-1]
     when = _day(latest.occurred_at, zone) if latest.occurred_at else "undated"
@@ -120,7 +144,8 @@ def summarize(
     who = _Who(identities, own)
     live = [r for r, n in zip(rows, nodes, strict=True) if not n.noise] or list(rows)
     title = choose_title([(r.platform, r.title, r.text) for r in live])
-    status, detail = _status(live, who, mentions, zone)
+    cues = _Cues()
+    status, detail = _status(live, who, mentions, zone, cues)
     times = [n.time for n in nodes if n.time is not None]
     people: dict[str, dict[str, Any]] = {}
     for row in live:
@@ -150,4 +175,25 @@ def summarize(
         "participants": sorted(people.values(), key=lambda p: (p["name"], p["key"])),
         "clients": [name for name, _c in sorted(named.items(), key=lambda kv: (-kv[1], kv[0]))],
         "terms": [t for t, _c in sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:12]],
+        "weekly": _weekly(rows, nodes, who, mentions, zone, cues),
     }
+
+
+def _weekly(
+    rows: Sequence[Any], nodes: Sequence[Any], who: _Who, mentions: Mapping[str, list[str]],
+    zone: tzinfo, cues: _Cues,
+) -> dict[str, list[Any]]:
+    """For each week with an item: [status, status_detail, platforms] at that week's end."""
+    weeks: dict[str, Week] = {}
+    for row in rows:
+        if row.occurred_at is not None:
+            found = week_of(row.occurred_at)
+            weeks.setdefault(found.label, found)
+    out: dict[str, list[Any]] = {}
+    for label, week in sorted(weeks.items()):
+        end = week.end
+        upto = [(r, n) for r, n in zip(rows, nodes, strict=True) if n.time is None or n.time < end]
+        live = [r for r, n in upto if not n.noise] or [r for r, _n in upto]
+        status, detail = _status(live, who, mentions, zone, cues)
+        out[label] = [status, detail, sorted({r.platform for r, _n in upto})]
+    return out

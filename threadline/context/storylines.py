@@ -55,7 +55,14 @@ from threadline.context.storyline_text import (
     salient_terms,
 )
 from threadline.context.timeline import local_zone
-from threadline.store.context_schema import accumulation_state, client, item_client, storyline_item
+from threadline.context.weeks import week_of
+from threadline.store.context_schema import (
+    accumulation_state,
+    client,
+    item_chatter,
+    item_client,
+    storyline_item,
+)
 from threadline.store.context_schema import storyline as storyline_t
 from threadline.store.schema import item, link
 from threadline.store.upsert import insert_or_update
@@ -95,15 +102,19 @@ class StorylinesFolder:
         # Items near a new or changed one in its place may have become chatter or stopped
         # being it: their similarity edges are derived again, like the new items' own.
         again = graph.chatter.around(rows.values()) | set(rows)
+        graph.fresh_flags = again
         loaded.update(_rows(conn, again - set(loaded)))
         graph.add(loaded.values())
         fresh = [graph.nodes[i] for i in again if i in graph.nodes]
         loaded.update(_rows(conn, _nearby(conn, fresh) - set(loaded)))
         graph.add(loaded.values())
         member_of = _closure(conn, graph, loaded)
-        _write(conn, graph, loaded, member_of, now)
+        shown = _write(conn, graph, loaded, member_of, now)
+        graph.keep_flags()
+        _report(conn, now, shown)
 
     def reset(self, conn: Connection) -> None:
+        conn.execute(delete(item_chatter))
         conn.execute(delete(storyline_item))
         conn.execute(delete(storyline_t))
         conn.execute(delete(accumulation_state).where(accumulation_state.c.name == STATE))
@@ -130,6 +141,29 @@ def _visibility_changes(conn: Connection, now: datetime) -> set[int]:
     ).scalars())
 
 
+def _report(conn: Connection, now: datetime, shown: set[tuple[str, str]]) -> None:
+    """Tell the notes folder, in this fold's transaction, which (client name, week) show
+    a storyline differently now: those notes and no others are built again for it."""
+    detail = conn.execute(
+        select(accumulation_state.c.detail).where(accumulation_state.c.name == STATE)
+    ).scalar()
+    kept = dict(detail) if isinstance(detail, dict) else {}
+    kept["notes"] = {"at": now.isoformat(), "pairs": sorted([c, w] for c, w in shown)}
+    row = {"name": STATE, "watermark": None, "updated_at": now, "detail": kept}
+    insert_or_update(conn, accumulation_state, [row], ["name"], ["updated_at", "detail"])
+
+
+def shown_weeks(conn: Connection, now: datetime) -> set[tuple[str, str]] | None:
+    """What ``_report`` said in this fold, or None if the storylines folder did not run."""
+    detail = conn.execute(
+        select(accumulation_state.c.detail).where(accumulation_state.c.name == STATE)
+    ).scalar()
+    said = detail.get("notes") if isinstance(detail, dict) else None
+    if not isinstance(said, dict) or said.get("at") != now.isoformat():
+        return None
+    return {(str(c), str(w)) for c, w in said.get("pairs", [])}
+
+
 def _rows(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
     found: dict[int, Any] = {}
     for part in _parts(ids):
@@ -149,6 +183,9 @@ class _Graph:
         self.clients: dict[int, list[tuple[str, bool]]] = {}
         self.client_words = _client_words(conn)
         self.chatter = Chatter(conn)
+        # Items near a new or changed one: their chatter flags are worked out again.
+        self.fresh_flags: set[int] = set()
+        self.worked_out: dict[int, bool] = {}
 
     def add(self, rows: Iterable[Any]) -> None:
         todo = [r for r in rows if r.id not in self.nodes and not r.deleted]
@@ -157,9 +194,30 @@ class _Graph:
         keys = {k for r in todo for k in _people(r)} - set(self.identities)
         self.identities.update(load_identities(self.conn, keys))
         self.clients.update(_clients(self.conn, [r.id for r in todo]))
-        chatter = self.chatter.flags(todo)
+        chatter = self._flags(todo)
         for row in todo:
             self.nodes[row.id] = self._node(row, chatter.get(row.id, False))
+
+    def _flags(self, rows: list[Any]) -> dict[int, bool]:
+        """Chatter flags: kept ones for items no new item is near (a flag changes only
+        when its place changes within SAME_PLACE), worked out for the rest."""
+        found: dict[int, bool] = {}
+        for part in _parts(r.id for r in rows if r.id not in self.fresh_flags):
+            found.update((i, bool(f)) for i, f in self.conn.execute(
+                select(item_chatter.c.item_id, item_chatter.c.chatter)
+                .where(item_chatter.c.item_id.in_(part))
+            ))
+        missing = [r for r in rows if r.id not in found]
+        worked = self.chatter.flags(missing)
+        dated = {r.id for r in missing if r.occurred_at is not None}
+        self.worked_out.update((i, worked.get(i, False)) for i in dated)
+        return found | worked
+
+    def keep_flags(self) -> None:
+        rows = [{"item_id": i, "chatter": f} for i, f in sorted(self.worked_out.items())]
+        for n in range(0, len(rows), _CHUNK):
+            insert_or_update(self.conn, item_chatter, rows[n : n + _CHUNK], ["item_id"],
+                             ["chatter"])
 
     def _node(self, row: Any, chatter: bool) -> Node:
         placed = self.clients.get(row.id, [])
@@ -369,7 +427,7 @@ def _links(
 def _write(
     conn: Connection, graph: _Graph, loaded: dict[int, Any], member_of: dict[int, int],
     now: datetime,
-) -> None:
+) -> set[tuple[str, str]]:
     nodes = [graph.nodes[i] for i in sorted(loaded) if i in graph.nodes]
     edges, mentions = _links(conn, {n.canonical for n in nodes})
     found = components(nodes, edges)
@@ -391,6 +449,14 @@ def _write(
     }
     existing_ids = {r.id for r in existing.values()}
     gone = sorted(old - existing_ids)
+    before = {
+        r.id: r for part in _parts(gone)
+        for r in conn.execute(select(storyline_t).where(storyline_t.c.id.in_(part)))
+    }
+    shown = _shown(wanted, existing, before.values())
+    # By key: SQLite may give a new storyline the id of one just deleted.
+    key_of = {r.id: r.key for r in [*existing.values(), *before.values()]}
+    was = {iid: key_of.get(sid) for iid, sid in member_of.items()}
     for part in _parts(loaded):
         conn.execute(delete(storyline_item).where(storyline_item.c.item_id.in_(part)))
     for part in _parts(gone):
@@ -409,6 +475,7 @@ def _write(
         new_ids = {r.key: r.id for r in conn.execute(stmt, fresh)}
     changed: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
+    sid_of: dict[int, int] = {}
     for key, (group, summary) in wanted.items():
         row = existing.get(key)
         if row is None:
@@ -417,15 +484,70 @@ def _write(
             sid = row.id
             if any(getattr(row, k) != v for k, v in summary.items()):
                 changed.append({"s_id": sid, "updated_at": now, **summary})
+        sid_of.update((n.id, sid) for n in group)
+        clients = {*summary["clients"], *(row.clients if row is not None else [])}
+        # An item that changed storyline leaves its week's note listing it elsewhere.
+        shown |= {
+            (c, week_of(loaded[n.id].occurred_at).label)
+            for n in group
+            if was.get(n.id) != key and loaded[n.id].occurred_at is not None
+            for c in clients
+        }
         links.extend(
             {"storyline_id": sid, "item_id": n.id, "added_at": now,
              "reason": "first" if n is group[0] else found.reasons.get(n.id, "first")}
             for n in group
         )
+    stored = {r.id: r for r in [*existing.values(), *before.values()]}
+    for iid, sid in member_of.items():
+        left = stored.get(sid)
+        moment = loaded[iid].occurred_at if iid in loaded else None
+        if iid not in sid_of and left is not None and moment is not None:
+            shown |= {(c, week_of(moment).label) for c in left.clients or []}
     if changed:
         conn.execute(update(storyline_t).where(storyline_t.c.id == bindparam("s_id")), changed)
     for n in range(0, len(links), _CHUNK):
         conn.execute(storyline_item.insert(), links[n : n + _CHUNK])
+    return shown
+
+
+def _shown(
+    wanted: dict[str, tuple[list[Node], dict[str, Any]]], existing: dict[str, Any],
+    gone: Iterable[Any],
+) -> set[tuple[str, str]]:
+    """(client name, week) whose note shows a storyline otherwise than before: every week
+    of one that is new, gone, renamed or started earlier; else the weeks whose end-of-week
+    status changed (later items change only their own weeks and after)."""
+    shown: set[tuple[str, str]] = set()
+    for key, (_group, summary) in wanted.items():
+        row = existing.get(key)
+        new_weeks: dict[str, Any] = summary["weekly"]
+        if row is None:
+            weeks = set(new_weeks)
+        elif (row.weekly is None or row.title != summary["title"]
+              or row.first_at != summary["first_at"]):
+            weeks = _weeks_of(row) | set(new_weeks)
+        else:
+            weeks = {w for w in set(row.weekly) | set(new_weeks)
+                     if row.weekly.get(w) != new_weeks.get(w)}
+        clients = {*summary["clients"], *(row.clients if row is not None else [])}
+        shown |= {(c, w) for c in clients for w in weeks}
+    for row in gone:
+        shown |= {(c, w) for c in row.clients or [] for w in _weeks_of(row)}
+    return shown
+
+
+def _weeks_of(row: Any) -> set[str]:
+    """The weeks a stored storyline reaches: from ``weekly``, else its first to last item."""
+    if row.weekly is not None:
+        return set(row.weekly)
+    if row.first_at is None or row.last_at is None:
+        return {week_of(t).label for t in (row.first_at, row.last_at) if t is not None}
+    found, week = set(), week_of(row.first_at)
+    while week.start <= row.last_at:
+        found.add(week.label)
+        week = week.shifted(1)
+    return found
 
 
 def _qualifies(group: list[Node]) -> bool:

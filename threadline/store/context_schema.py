@@ -7,6 +7,7 @@ what the user decided (confirmed or rejected merges), which is kept apart and re
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -161,6 +162,9 @@ storyline = Table(
     Column("participants", json_type(), nullable=False),
     Column("clients", json_type(), nullable=False),
     Column("terms", json_type(), nullable=False),
+    # {ISO week: [status, status_detail, platforms]} as it stood at the end of each week
+    # the storyline has items in: a week's note reads its week, so later items leave it be.
+    Column("weekly", json_type()),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "last_at"),
@@ -175,6 +179,16 @@ storyline_item = Table(
     Column("added_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("item_id"),
     Index(None, "storyline_id"),
+)
+
+# Whether an item is routine chatter of its place (``storyline_chatter``), kept so a fold
+# reads the flag of an old neighbour instead of reading that neighbour's place again.
+item_chatter = Table(
+    "item_chatter",
+    metadata,
+    Column("item_id", ForeignKey("item.id", ondelete="CASCADE"), nullable=False),
+    Column("chatter", Boolean, nullable=False),
+    PrimaryKeyConstraint("item_id"),
 )
 
 # Bi-temporal facts: valid_from/valid_to say when it was true in the world; recorded_at /
