@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from threadline.context.clients_config import ClientRule, ClientsConfig
-from threadline.sample.cast import build_cast
+from threadline.context.clients_config import ClientRule, ClientsConfig, DomainList
+from threadline.sample.cast import COMPANY_DOMAIN, build_cast
 
 
 def sample_clients_config(seed: int = 7, scale: int = 1) -> ClientsConfig:
@@ -26,4 +26,5 @@ def sample_clients_config(seed: int = 7, scale: int = 1) -> ClientsConfig:
                 notion=[client.project],
             )
         )
-    return ClientsConfig(clients=rules)
+    # The user works at the sample's own company: its domain is never a client.
+    return ClientsConfig(me=DomainList(domains=[COMPANY_DOMAIN]), clients=rules)
