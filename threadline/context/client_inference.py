@@ -202,7 +202,10 @@ def _channel_client(
 def resolve_own(conn: Connection, state: InferenceState, config: ClientsConfig) -> frozenset[str]:
     """The user's own domains: configured, or the usual domain of the most active author."""
     if config.me.domains:
-        return frozenset(d.lower() for d in config.me.domains)
+        configured = sorted({d.lower() for d in config.me.domains})
+        # Stored too: storylines and triggers read who is "outside" from the state alone.
+        state.own = {"key": None, "person": None, "domains": configured}
+        return frozenset(configured)
     ranked = sorted(state.authors.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     for key, _count in ranked:
         row = conn.execute(
