@@ -420,10 +420,11 @@ class NoteBuilder:
     def _due(self, story_of: dict[int, Any], settled: Any) -> list[Entry]:
         week = self.week
         # Driven from the client's items: every client's dates of the week are many more.
+        # Tied to item_client, not item, so the test runs before the (wide) item row is read.
         stated = (
             select(item_date.c.id)
             .where(
-                item_date.c.item_id == item.c.id,
+                item_date.c.item_id == item_client.c.item_id,
                 item_date.c.resolved >= week.start,
                 item_date.c.resolved < week.end + DUE_AFTER,
             )
