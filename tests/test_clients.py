@@ -348,6 +348,7 @@ def test_name_mentions_found_through_first_words_equal_trying_every_client() -> 
         *({"name": f"Filler {n}"} for n in range(40)),
     ]})
     ctx = RuleContext(config)
+    patterns = [(rule, rule.name_pattern()) for rule in config.clients]
     texts = [
         "Call with ACME LABS about the launch", "acme's invoice", "AT&T outage again",
         "zoë studio sent the cut", "o'brien media and acl", "the .io works team",
@@ -357,7 +358,58 @@ def test_name_mentions_found_through_first_words_equal_trying_every_client() -> 
         facts = ItemFacts(id=n, platform="email", deleted=False, container_id="INBOX",
                           container_name=None, thread_id=None, title=None, text=text)
         every = sorted(
-            rule.name for rule, pattern in ctx.patterns if pattern.search(f"\n{text}")
+            rule.name for rule, pattern in patterns if pattern.search(f"\n{text}")
         )
         assert sorted(h.client for h in match_clients(facts, ctx)) == every, text
-        assert len(ctx.mentioned(f"\n{text}")) < len(ctx.patterns)
+        assert len(ctx.mentioned(f"\n{text}")) < len(patterns)
+    # Only the patterns of clients a text may name are compiled: of 46, Acme's two and the
+    # one that starts with no word.
+    fresh = RuleContext(config)
+    match_clients(ItemFacts(id=0, platform="email", deleted=False, container_id="INBOX",
+                            container_name=None, thread_id=None, title=None,
+                            text="Call with ACME LABS"), fresh)
+    assert sorted(fresh.compiled) == [0, 1, 5]
+
+
+def test_configured_projects_take_the_channel_then_the_notion_page_then_the_subject() -> None:
+    from threadline.context.client_rules import ClientHit, ItemFacts, RuleContext, match_projects
+
+    ctx = RuleContext(parse_clients("""\
+clients:
+  - name: Acme
+    channels: ["#acme-website", "#acme-chat"]
+    projects:
+      - name: Relaunch
+        channels: ["#acme-website"]
+        subjects: [relaunch]
+      - name: Docs
+        notion: ["Acme Docs"]
+        subjects: [relaunch]
+  - name: Globex
+    projects:
+      - name: Migration
+        subjects: [migration]
+"""))
+
+    def projects(platform: str, channel: str | None = None, title: str | None = None,
+                 ancestors: tuple[tuple[str, str], ...] = (),
+                 clients: tuple[ClientHit, ...] = ()) -> list[tuple[str, str | None, str]]:
+        facts = ItemFacts(id=1, platform=platform, deleted=False, container_id="C1",
+                          container_name=channel, thread_id=None, title=title, text="",
+                          ancestors=ancestors)
+        return [(p.name, p.client, p.rule) for p in match_projects(facts, ctx, list(clients))]
+
+    assert projects("slack", "acme-website") == [("Relaunch", "Acme", "config-channel")]
+    assert projects("email", title="Re: Relaunch and the migration") == [
+        ("Docs", "Acme", "config-subject"), ("Relaunch", "Acme", "config-subject"),
+        ("Migration", "Globex", "config-subject"),
+    ]
+    assert projects("notion", title="Relaunch notes", ancestors=(("Acme Docs", "p1"),)) == [
+        ("Docs", "Acme", "config-notion"), ("Relaunch", "Acme", "config-subject"),
+    ]
+    # A channel no project claims is its client's project of its own.
+    owner = ClientHit("Acme", "config-channel", "#acme-chat")
+    assert projects("slack", "acme-chat", clients=(owner,)) == [
+        ("acme-chat", "Acme", "channel")
+    ]
+    assert projects("email", title="lunch") == []

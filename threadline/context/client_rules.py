@@ -92,10 +92,16 @@ class RuleContext:
     by_notion: dict[str, str] = field(init=False)
     by_name: dict[str, str] = field(init=False)
     skipped: frozenset[str] = field(init=False)
-    patterns: list[tuple[ClientRule, re.Pattern[str]]] = field(init=False)
+    compiled: dict[int, re.Pattern[str]] = field(init=False)
+    """Name patterns compiled so far: only clients a text may mention ever need one."""
     by_first_word: dict[str, list[int]] = field(init=False)
     """First word of each client name or alias -> the patterns that may match from it."""
     unindexed: list[int] = field(init=False)
+    projects_by_channel: dict[str, list[ProjectHit]] = field(init=False)
+    projects_by_notion: dict[str, list[ProjectHit]] = field(init=False)
+    project_subjects: list[tuple[str, ProjectHit]] = field(init=False)
+    """Configured projects by what places an item in them, so an item costs lookups, not a
+    pass over every client's projects."""
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -105,7 +111,7 @@ class RuleContext:
         self.by_notion = {_notion_key(n): c.name for c in cfg.clients for n in c.notion}
         self.by_name = {n.lower(): c.name for c in cfg.clients for n in c.names()}
         self.skipped = frozenset(d.lower() for d in [*cfg.ignore.domains, *cfg.me.domains])
-        self.patterns = [(c, c.name_pattern()) for c in cfg.clients]
+        self.compiled = {}
         self.by_first_word = {}
         unindexed: set[int] = set()
         for index, rule in enumerate(cfg.clients):
@@ -116,6 +122,21 @@ class RuleContext:
                 else:
                     self.by_first_word.setdefault(first.group(0), []).append(index)
         self.unindexed = sorted(unindexed)
+        self.projects_by_channel, self.projects_by_notion = {}, {}
+        self.project_subjects = []
+        for rule in cfg.clients:
+            for project in rule.projects:
+                key = f"config:{rule.name}:{project.name}"
+                for channel in {channel_key(c) for c in project.channels}:
+                    hit = ProjectHit(key, project.name, rule.name, "config-channel")
+                    self.projects_by_channel.setdefault(channel, []).append(hit)
+                for page in {_notion_key(n) for n in project.notion}:
+                    hit = ProjectHit(key, project.name, rule.name, "config-notion")
+                    self.projects_by_notion.setdefault(page, []).append(hit)
+                self.project_subjects += [
+                    (subject.lower(), ProjectHit(key, project.name, rule.name, "config-subject"))
+                    for subject in project.subjects if subject.strip()
+                ]
 
     def mentioned(self, text: str) -> list[tuple[ClientRule, re.Pattern[str]]]:
         """The name patterns worth trying on ``text``: those of clients one of whose names
@@ -124,7 +145,13 @@ class RuleContext:
         wanted = set(self.unindexed)
         for word in set(_WORDS.findall(text.lower())):
             wanted.update(self.by_first_word.get(word, ()))
-        return [self.patterns[i] for i in sorted(wanted)]
+        found = []
+        for index in sorted(wanted):
+            rule = self.config.clients[index]
+            if index not in self.compiled:
+                self.compiled[index] = rule.name_pattern()
+            found.append((rule, self.compiled[index]))
+        return found
 
     def domain_client(self, domain: str) -> str | None:
         """The client an email domain points to, or None for webmail and ignored domains."""
@@ -251,24 +278,21 @@ def match_projects(
     chain_keys = {key for title, pid in chain for key in _page_keys(title, pid)}
     channel = channel_key(facts.container_name or "") if facts.platform == "slack" else None
     subject = (facts.title or "").lower()
-    claimed_channels: set[str] = set()
-    for client in ctx.config.clients:
-        for project in client.projects:
-            key = f"config:{client.name}:{project.name}"
-            claimed_channels.update(channel_key(c) for c in project.channels)
-            rule = None
-            if channel and channel in {channel_key(c) for c in project.channels}:
-                rule = "config-channel"
-            elif chain_keys & {_notion_key(n) for n in project.notion}:
-                rule = "config-notion"
-            elif subject and any(s.lower() in subject for s in project.subjects if s.strip()):
-                rule = "config-subject"
-            if rule:
-                found[key] = ProjectHit(key, project.name, client.name, rule)
+    # A project a channel places the item in wins over its Notion page, which wins over a
+    # subject: the first rule found for a project is kept.
+    for placed in ctx.projects_by_channel.get(channel or "", []):
+        found.setdefault(placed.key, placed)
+    for page in sorted(chain_keys):
+        for placed in ctx.projects_by_notion.get(page, []):
+            found.setdefault(placed.key, placed)
+    if subject:
+        for text, placed in ctx.project_subjects:
+            if text in subject:
+                found.setdefault(placed.key, placed)
     if found:
         return sorted(found.values(), key=lambda p: p.key)
     by_client = {hit.client: hit for hit in clients}
-    if channel and channel not in claimed_channels:
+    if channel and channel not in ctx.projects_by_channel:
         owner = next((h for h in clients if h.rule.endswith("channel")), None)
         if owner is not None:
             key = f"channel:{facts.container_id}"

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,13 +111,18 @@ def parse_clients(text: str, where: str = "clients.yaml") -> ClientsConfig:
         # libyaml's loader where installed: a 600-client file parses in milliseconds, not
         # the fifth of a second the pure-Python one takes on every accumulation run.
         data = yaml.load(text, Loader=_LOADER) or {}
-        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML: {exc}. Fix the syntax there.") from exc
+
+    def root() -> yaml.Node | None:
+        # Line marks are needed only to report an error: the file is composed again then.
+        return yaml.compose(text, Loader=_LOADER)
+
     try:
         config = ClientsConfig.model_validate(data)
     except ValidationError as exc:
         problems = []
+        node = root()
         for error in exc.errors():
             line = _line_of(node, error["loc"])
             path = ".".join(str(part) for part in error["loc"])
@@ -125,7 +131,7 @@ def parse_clients(text: str, where: str = "clients.yaml") -> ClientsConfig:
             f"{where}: " + "; ".join(problems) + ". See the example at the top of clients.yaml "
             "written by `threadline clients init`."
         ) from exc
-    _check_consistent(config, node, where)
+    _check_consistent(config, root, where)
     return config
 
 
@@ -156,7 +162,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return best
 
 
-def _check_consistent(config: ClientsConfig, root: yaml.Node | None, where: str) -> None:
+def _check_consistent(
+    config: ClientsConfig, root: Callable[[], yaml.Node | None], where: str
+) -> None:
     """Each domain, address, channel and name belongs to one client only."""
     # Lines are looked up only for an error: a 600-client file has thousands of claims.
     owners: dict[tuple[str, str], tuple[str, tuple[Any, ...], int]] = {}
@@ -165,7 +173,8 @@ def _check_consistent(config: ClientsConfig, root: yaml.Node | None, where: str)
         key = (kind, channel_key(value) if kind == "channel" else value.strip().lower())
         if key in owners:
             other, other_loc, other_index = owners[key]
-            line, other_line = _line_of(root, loc), _line_of(root, other_loc)
+            node = root()
+            line, other_line = _line_of(node, loc), _line_of(node, other_loc)
             if other_index == loc[1]:
                 raise ConfigError(
                     f"{where}: client {client!r} lists {value!r} twice (lines {other_line} and "
@@ -192,9 +201,10 @@ def _check_consistent(config: ClientsConfig, root: yaml.Node | None, where: str)
         index = j if section == "ignore" else j - len(config.ignore.domains)
         found = owners.get(("domain", domain.strip().lower()))
         if found is not None:
-            line = _line_of(root, (section, "domains", index))
+            node = root()
+            line = _line_of(node, (section, "domains", index))
             raise ConfigError(
                 f"{where}: domain {domain!r} is listed under {section} (line {line}) and under "
-                f"client {found[0]!r} (line {_line_of(root, found[1])}); a client's domain "
+                f"client {found[0]!r} (line {_line_of(node, found[1])}); a client's domain "
                 "cannot be ignored: remove it from one of the two."
             )
