@@ -4,7 +4,9 @@
 
 For each scale: generate the sample workspace, import it and fold it all (the store), then
 import 1,000 new Slack messages in a later week across the same channels and people, and
-time the incremental fold of just those. The baseline is the same fold at the smallest
+time the incremental fold of just those. The messages go to the channels of the sample's
+first six configured clients, which every scale has: the same clients, and so the same
+client-weeks of notes to build again, in every store. The baseline is the same fold at the smallest
 scale, in the same run: a flat ratio means the cost follows the new items, not the store.
 On the same store it times what a person waits for: reading a client-week's context note
 (``threadline context``) and hybrid search (``threadline search``), p50 and p95.
@@ -43,7 +45,7 @@ PHRASES = [
     "Heads-up: {topic} is slipping by two days, waiting on the API keys.",
     "Notes from today's call on {topic}: decided to go with option B.",
 ]
-CHANNELS = 12
+CLIENTS = 6
 AUTHORS = 6
 TOPICS = ["conversion tracking", "the pricing page", "the data refresh", "the hero video"]
 
@@ -53,16 +55,17 @@ class NewMessages:
 
     name = "bench-new"
 
-    def __init__(self, engine: Engine, count: int, seed: int) -> None:
+    def __init__(self, engine: Engine, count: int, seed: int, names: list[str]) -> None:
         with engine.connect() as conn:
-            # The same shape of batch in every store: CHANNELS channels, up to AUTHORS
+            # The same shape of batch in every store: the same channels, up to AUTHORS
             # people writing in each, so a bigger store does not spread it wider.
             channels = (
                 select(item.c.container_id)
-                .where(item.c.platform == "slack", item.c.author_key.is_not(None))
+                .where(
+                    item.c.platform == "slack", item.c.author_key.is_not(None),
+                    item.c.container_name.in_(names),
+                )
                 .group_by(item.c.container_id)
-                .order_by(item.c.container_id)
-                .limit(CHANNELS)
             )
             rows = conn.execute(
                 select(item.c.container_id, item.c.container_name, item.c.author_key)
@@ -155,8 +158,13 @@ def build_store(
     return engine, clients, size
 
 
-def fold_increment(engine: Engine, clients: Path, seed: int) -> float:
-    importer = NewMessages(engine, 1000, seed)
+def batch_channels(scale: int) -> list[str]:
+    config = sample_clients_config(seed=7, scale=scale)
+    return [channel for rule in config.clients[:CLIENTS] for channel in rule.channels]
+
+
+def fold_increment(engine: Engine, clients: Path, seed: int, names: list[str]) -> float:
+    importer = NewMessages(engine, 1000, seed, names)
     run_import(engine, importer, Path("bench"))
     started = time.perf_counter()
     report = accumulate(engine, folders=builtin_folders(clients))
@@ -182,7 +190,8 @@ def main() -> None:
         print(f"scale {scale}, {args.weeks} weeks:")
         engine, clients, size = build_store(scale, args.weeks, args.workdir, args.reuse)
         query_latency(engine)
-        times = [fold_increment(engine, clients, seed) for seed in range(args.repeats)]
+        names = batch_channels(scale)
+        times = [fold_increment(engine, clients, seed, names) for seed in range(args.repeats)]
         median = statistics.median(times)
         baseline = baseline or median
         print(
