@@ -62,12 +62,15 @@ def query_latency(engine: Engine, produce_runs: int = 20) -> None:
         started = time.perf_counter()
         retrieve(conn, "weekly status", limit=10)
         first_search = time.perf_counter() - started
-        search_times = []
-        for _ in range(2):
+        # The first pass reads each query's index pages from disk unless the OS has them
+        # cached; the next two show a store in use. Both are reported.
+        first_pass: list[float] = []
+        search_times: list[float] = []
+        for rounds in (first_pass, search_times, search_times):
             for query in QUERIES:
                 started = time.perf_counter()
                 retrieve(conn, query, limit=10)
-                search_times.append(time.perf_counter() - started)
+                rounds.append(time.perf_counter() - started)
         names = dict(conn.execute(select(client_table.c.id, client_table.c.name)).all())
     produce_times = []
     from threadline.produce.pipeline import produce
@@ -85,9 +88,11 @@ def query_latency(engine: Engine, produce_runs: int = 20) -> None:
     else:
         print("  context note: no notes in this store (context not folded)")
     s50, s95 = _percentiles(search_times)
+    c50, c95 = _percentiles(first_pass)
     print(
-        f"  hybrid search: p50 {s50:.1f} ms, p95 {s95:.1f} ms ({len(search_times)} queries "
-        f"after a first one of {first_search * 1000:.0f} ms)"
+        f"  hybrid search: p50 {s50:.1f} ms, p95 {s95:.1f} ms ({len(search_times)} queries); "
+        f"first pass over the queries p50 {c50:.1f} ms, p95 {c95:.1f} ms; the process's "
+        f"first search {first_search * 1000:.0f} ms"
     )
     if produce_times:
         p50, p95 = _percentiles(produce_times)
