@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 import threadline.store.autonomy_schema
 import threadline.store.context_schema  # registers the context tables
 import threadline.store.produce_schema  # noqa: F401  (registers the production tables)
+from threadline.store import open_store
+from threadline.store.engine import HEAD, MIGRATIONS, revision
 from threadline.store.schema import metadata
 
 
@@ -26,3 +30,26 @@ def test_migrated_schema_matches_the_declared_tables(store: Engine) -> None:
 def test_every_declared_table_exists(store: Engine) -> None:
     tables = set(inspect(store).get_table_names())
     assert set(metadata.tables) <= tables
+
+
+def test_head_names_the_newest_migration_and_an_old_store_still_upgrades(
+    tmp_path: Path,
+) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+    engine = open_store(str(tmp_path / "old.db"))
+    assert revision(engine) == HEAD
+    # A store one migration behind is brought to the head when it is opened.
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE item_chatter"))
+        conn.execute(text("ALTER TABLE storyline DROP COLUMN weekly"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0011'"))
+    engine.dispose()
+    again = open_store(str(tmp_path / "old.db"))
+    assert revision(again) == HEAD
+    assert "item_chatter" in inspect(again).get_table_names()
+    assert "weekly" in {c["name"] for c in inspect(again).get_columns("storyline")}

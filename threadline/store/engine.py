@@ -6,15 +6,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from threadline.errors import StoreError
 from threadline.paths import default_db_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+HEAD = "0012"
+"""The newest migration (a test holds it to alembic's head): a store already there opens
+without loading alembic and its scripts, a fifth of a second of every CLI command."""
 
 
 def resolve_url(db: str | None = None) -> str:
@@ -57,7 +58,21 @@ def create(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
 
 
+def revision(engine: Engine) -> str | None:
+    """The store's migration, or None when it has none yet or cannot say."""
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return next(iter(found), None)
+    except DBAPIError:
+        # No table yet, or no server: migrate() then creates it or reports the error.
+        return None
+
+
 def migrate(engine: Engine) -> None:
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -69,7 +84,7 @@ def open_store(db: str | None = None, *, upgrade: bool = True) -> Engine:
     url = resolve_url(db)
     engine = create(url)
     try:
-        if upgrade:
+        if upgrade and revision(engine) != HEAD:
             migrate(engine)
     except OperationalError as exc:
         shown = engine.url.render_as_string(hide_password=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from threadline.web import api, auth
+from threadline.web import api, auth, users
 from threadline.web.config import WebSettings
 from threadline.web.guard import Guard
 from threadline.web.templating import HERE
@@ -31,6 +31,7 @@ SWAGGER = "/static/swagger"
 
 def create_app(engine: Engine, web_settings: WebSettings | None = None) -> FastAPI:
     config = web_settings or WebSettings()
+    users.dummy_hash()  # before the first sign-in, so an unknown name costs what a known one does
     # The schema and docs are served by routes of our own, behind the sign-in.
     app = FastAPI(title="Threadline", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(Guard, engine=engine, settings=config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,10 +14,16 @@ from threadline.errors import ThreadlineError
 from threadline.store.autonomy_schema import api_token, login_attempt, web_user
 
 _hasher = PasswordHasher()
-# A hash to verify against when the username is unknown, so both cases cost the same time.
-_DUMMY = _hasher.hash("threadline-no-such-user")
 TOKEN_PREFIX = "tlk"
 MIN_PASSWORD = 10
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so both cases cost the same
+    time. Made on first use, as the web app starts: an argon2 hash takes a tenth of a
+    second, and every CLI command imports this module."""
+    return _hasher.hash("threadline-no-such-user")
 
 
 class WebAuthError(ThreadlineError):
@@ -53,7 +60,7 @@ def check_password(conn: Connection, username: str, password: str) -> int | None
     row = conn.execute(select(web_user.c.id, web_user.c.password_hash)
                        .where(web_user.c.username == username.strip())).first()
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY, password)
+        _hasher.verify(row.password_hash if row else dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return int(row.id) if row else None
