@@ -118,7 +118,8 @@ def _rank_window(
     if not rows:
         return []
     ids = [int(r.id) for r in rows]
-    relevance = _relevance(conn, terms, filters)
+    # Relevance is wanted for these rows only: a window of a busy day matches thousands.
+    relevance = _relevance(conn, terms, replace(filters, item_ids=ids))
     sid_of = storylines_of(conn, ids)
     across = _told_across(conn, set(sid_of.values()))
     stating = _stating(conn, ids)

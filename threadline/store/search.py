@@ -56,6 +56,8 @@ class SearchFilters:
     until: datetime | None = None
     platform: str | None = None
     include_deleted: bool = False
+    item_ids: Sequence[int] | None = None
+    """Only among these items: for a caller that already holds the few rows it ranks."""
 
 
 def words(query: str) -> list[str]:
@@ -92,6 +94,10 @@ def filter_sql(
         if value is not None:
             params[prefix + bound] = value
             binds.append(bindparam(prefix + bound, type_=UTCDateTime()))
+    if filters.item_ids is not None:
+        where.append(f"item.id IN :{prefix}ids")
+        params[f"{prefix}ids"] = list(filters.item_ids) or [-1]
+        binds.append(bindparam(f"{prefix}ids", expanding=True))
     if filters.client_ids is not None:
         # The item_client primary key (item_id, client_id) answers this per matched row.
         where.append(
@@ -149,7 +155,10 @@ def search(
     params["limit"] = limit
     if conn.dialect.name == "postgresql":
         params["q"] = _tsquery(terms, match)
-        bounded = candidates(conn, terms, match, extra, params, filter_binds)
+        bounded = (
+            "" if filters.item_ids is not None
+            else candidates(conn, terms, match, extra, params, filter_binds)
+        )
         if bounded:
             binds.append(bindparam("candidates", expanding=True))
         # Rank and cut first; ts_headline is costly, so only the kept rows get one.
@@ -175,7 +184,12 @@ def search(
             sql = sql.bindparams(*binds)
         return [_hit(row) for row in conn.execute(sql, params)]
     params["q"] = _fts5_query(terms, match)
-    bounded = candidates(conn, terms, match, extra, params, filter_binds)
+    if filters.item_ids is not None:
+        # Checked on the FTS row itself, before the join: the few given rows are found
+        # among all the matches without reading each match's item row.
+        bounded = "AND +item_fts.rowid IN :ids"
+    else:
+        bounded = candidates(conn, terms, match, extra, params, filter_binds)
     sql = text(
         f"""
         SELECT item.id, item.canonical_id, item.platform, item.container_name, item.title,
