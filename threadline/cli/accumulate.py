@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from sqlalchemy import Engine
 
 from threadline.cli.app import app, console, settings
-from threadline.cli.progress import item_progress
-from threadline.context.accumulate import AccumulationReport, accumulate, default_folders, pending
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+
+    from threadline.context.accumulate import AccumulationReport
 
 
 def fold_context(
     engine: Engine, out: Console, *, rebuild: bool = False, clients_file: Path | None = None
 ) -> AccumulationReport:
     """Fold what changed into the context, with a progress bar."""
+    from threadline.cli.progress import item_progress
+    from threadline.context.accumulate import (
+        AccumulationReport,
+        accumulate,
+        default_folders,
+        pending,
+    )
+
     with engine.connect() as conn:
         todo = None if rebuild else pending(conn)
     if todo == 0:

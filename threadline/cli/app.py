@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine
 
 from threadline.errors import ThreadlineError
-from threadline.store import open_store, resolve_url
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,9 +32,13 @@ class Settings:
 
     @property
     def url(self) -> str:
+        from threadline.store import resolve_url
+
         return resolve_url(self.db)
 
     def engine(self) -> Engine:
+        from threadline.store import open_store
+
         try:
             return open_store(self.db)
         except ThreadlineError as exc:
@@ -66,7 +71,8 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def _register() -> None:
-    # Importing the command modules attaches their commands to ``app``.
+    # Importing the command modules attaches their commands to ``app``. They import their
+    # layers (store, context, produce, connectors...) inside the commands: start-up stays light.
     from threadline.cli import (  # noqa: F401
         accumulate,
         ask,

@@ -9,8 +9,6 @@ from datetime import date
 import typer
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.context.ask import ask as ask_store
-from threadline.context.timeline import local_zone
 from threadline.errors import ThreadlineError
 
 
@@ -25,6 +23,9 @@ def ask(
     ),
 ) -> None:
     """Answer a question from the stored items, citing them; says so when nothing is found."""
+    from threadline.context.ask import ask as ask_store
+    from threadline.context.timeline import local_zone
+
     tz = local_zone()
     with settings(ctx).engine().connect() as conn:
         try:

@@ -8,19 +8,9 @@ from dataclasses import asdict
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.context.client_inference import suggested_config
-from threadline.context.clients import (
-    client_of_items,
-    clients_path,
-    items_for_client,
-    list_clients,
-)
-from threadline.context.clients_config import load_clients, save_clients
 from threadline.errors import ThreadlineError
-from threadline.store.schema import item
 
 clients_app = typer.Typer(
     help="Clients and the rules that place items under them.", invoke_without_command=True
@@ -42,6 +32,8 @@ def clients_list(
     """List clients with item counts per platform and the rules that placed them."""
     if ctx.invoked_subcommand is not None:
         return
+    from threadline.context.clients import clients_path, list_clients
+
     with settings(ctx).engine().connect() as conn:
         found = list_clients(conn)
     if json_out:
@@ -75,6 +67,11 @@ def clients_show(
     json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """One client's rules and a sample of its items, each with the rule that placed it."""
+    from sqlalchemy import select
+
+    from threadline.context.clients import client_of_items, items_for_client, list_clients
+    from threadline.store.schema import item
+
     with settings(ctx).engine().connect() as conn:
         summary = next((c for c in list_clients(conn) if c.name.lower() == name.lower()), None)
         if summary is None:
@@ -115,6 +112,10 @@ def clients_init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing clients.yaml."),
 ) -> None:
     """Write clients.yaml from the inferred clients, as a starting point to edit."""
+    from threadline.context.client_inference import suggested_config
+    from threadline.context.clients import clients_path
+    from threadline.context.clients_config import ClientsConfig, load_clients, save_clients
+
     target = clients_path()
     if target.exists() and not force:
         fail(f"{target} exists; edit it, or pass --force to replace it with inferred clients")
@@ -123,8 +124,6 @@ def clients_init(
     except ThreadlineError:
         if not force:
             raise
-        from threadline.context.clients_config import ClientsConfig
-
         current = ClientsConfig()
     with settings(ctx).engine().connect() as conn:
         config = suggested_config(conn, current)

@@ -5,29 +5,21 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import TaskID
 from rich.table import Table
-from sqlalchemy import Engine
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.cli.progress import item_progress
-from threadline.connectors.connections import Connection, create_connection, find_connections
-from threadline.connectors.credentials import save_secrets
-from threadline.connectors.engine import (
-    RECONNECT,
-    SyncProgress,
-    SyncSummary,
-    runner_for,
-    sync_connection,
-)
-from threadline.connectors.runner import ensure_source
-from threadline.connectors.slack_api_live import LiveHub, live_line
-from threadline.connectors.sync_base import ConnectionSettings, SyncError, load_connector
 from threadline.errors import ThreadlineError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+    from sqlalchemy import Engine
+
+    from threadline.connectors.connections import Connection
+    from threadline.connectors.engine import SyncProgress, SyncSummary
 
 connect_app = typer.Typer(help="Connect a live account (read-only).", no_args_is_help=True)
 app.add_typer(connect_app, name="connect")
@@ -68,6 +60,12 @@ def connect_account(
     options: dict[str, Any] | None = None,
 ) -> Connection:
     """Verify the credentials with discover(), then save the connection and its secrets."""
+    from threadline.connectors.connections import create_connection
+    from threadline.connectors.credentials import save_secrets
+    from threadline.connectors.engine import runner_for
+    from threadline.connectors.runner import ensure_source
+    from threadline.connectors.sync_base import ConnectionSettings, load_connector
+
     options = options or {}
     factory = load_connector(name)
     settings = ConnectionSettings(platform=name, name=name, api_url=api_url, secrets=secrets,
@@ -99,6 +97,8 @@ def connect_account(
 
 def _connect(ctx: typer.Context, name: str, secrets: dict[str, Any], api_url: str | None,
              label: str, options: dict[str, Any]) -> None:
+    from threadline.connectors.sync_base import SyncError
+
     engine = settings(ctx).engine()
     try:
         connect_account(engine, name, secrets, api_url=api_url, label=label, options=options)
@@ -196,6 +196,9 @@ def sync_with_progress(
     engine: Engine, targets: list[Connection], out: Console
 ) -> list[SyncSummary]:
     """One pass per connection, a progress bar each: conversations (or pages) done."""
+    from threadline.cli.progress import item_progress
+    from threadline.connectors.engine import sync_connection
+
     summaries: list[SyncSummary] = []
     with item_progress(out) as progress:
         for conn in targets:
@@ -245,12 +248,16 @@ def cursor_summary(conn: Connection) -> str:
 
 def status_line(conn: Connection) -> str:
     if conn.status == "auth":
+        from threadline.connectors.engine import RECONNECT
+
         hint = RECONNECT.get(conn.name, f"threadline connect {conn.name}")
         return f"token revoked: run {hint}"
     return conn.status
 
 
 def connection_rows(conns: list[Connection]) -> list[dict[str, Any]]:
+    from threadline.connectors.slack_api_live import live_line
+
     return [
         {
             "id": c.id, "name": c.name, "platform": c.platform, "account": c.account,
@@ -272,6 +279,7 @@ def sync_command(
 ) -> None:
     """One incremental pass over every connection (the first pass reads everything)."""
     from threadline.cli.accumulate import fold_context
+    from threadline.connectors.connections import find_connections
 
     engine = settings(ctx).engine()
     try:
@@ -296,6 +304,7 @@ def run_command(
     import threading
 
     from threadline.connectors.scheduler import Scheduler
+    from threadline.connectors.slack_api_live import LiveHub
 
     engine = settings(ctx).engine()
     stop = threading.Event()
@@ -324,6 +333,8 @@ def connections_command(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Each connection: account, scopes, last success, cursor, items, requests, last error."""
+    from threadline.connectors.connections import find_connections
+
     engine = settings(ctx).engine()
     rows = connection_rows(find_connections(engine, None))
     if as_json:

@@ -10,10 +10,6 @@ from rich.text import Text
 
 from threadline.cli.app import app, console, fail, settings
 from threadline.cli.timeline import parse_moment
-from threadline.context.note_render import render_lines, with_names
-from threadline.context.notes import find_client, load_note, note_as_of
-from threadline.context.timeline import local_zone
-from threadline.context.weeks import parse_week
 from threadline.errors import ThreadlineError
 
 _STYLES = {"title": "bold", "heading": "bold underline", "dim": "dim", "": ""}
@@ -34,6 +30,11 @@ def context(
     Reads the note accumulation keeps; with --as-of it is worked out from what had been
     recorded by then.
     """
+    from threadline.context.note_render import render_lines, with_names
+    from threadline.context.notes import find_client, load_note, note_as_of
+    from threadline.context.timeline import local_zone
+    from threadline.context.weeks import parse_week
+
     try:
         chosen = parse_week(week)
         tz = local_zone()

@@ -9,11 +9,7 @@ import typer
 from rich.table import Table
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.deliver import content
-from threadline.deliver.email_smtp import TLS_MODES, SmtpConfig, check_smtp, save_smtp
-from threadline.deliver.queue import enqueue, list_deliveries, process_due, retry_delivery
 from threadline.errors import ThreadlineError
-from threadline.produce import drafts
 
 deliver_app = typer.Typer(help="Send approved drafts: email, Gmail, Slack, Notion, files.",
                           no_args_is_help=True)
@@ -34,6 +30,8 @@ def setup_smtp(
                                help="Connect and log in now (sends nothing)."),
 ) -> None:
     """Store the SMTP settings for email delivery, encrypted (keyring or 0600 file)."""
+    from threadline.deliver.email_smtp import TLS_MODES, SmtpConfig, check_smtp, save_smtp
+
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     if username and not password:
         fail("a --username needs its password: pipe it in with --password-stdin, e.g. "
@@ -65,6 +63,10 @@ def send(
     approve: bool = typer.Option(False, "--approve", help="Approve the draft first."),
 ) -> None:
     """Send an approved draft to destinations now (each destination at most once)."""
+    from threadline.deliver import content
+    from threadline.deliver.queue import enqueue, list_deliveries, process_due
+    from threadline.produce import drafts
+
     engine = settings(ctx).engine()
     try:
         with engine.begin() as conn:
@@ -102,6 +104,8 @@ def send(
 @deliver_app.command("retry")
 def retry(ctx: typer.Context, delivery_id: int = typer.Argument(...)) -> None:
     """Try a failed delivery again now, with a fresh set of attempts."""
+    from threadline.deliver.queue import process_due, retry_delivery
+
     engine = settings(ctx).engine()
     try:
         with engine.begin() as conn:
@@ -122,6 +126,8 @@ def deliveries(
     draft: int | None = typer.Option(None, "--draft", help="Only this draft's deliveries."),
 ) -> None:
     """Deliveries, newest first: where, status, message id or permalink, error."""
+    from threadline.deliver.queue import list_deliveries
+
     with settings(ctx).engine().connect() as conn:
         rows = list_deliveries(conn, status=status, draft_id=draft)
     if not rows:

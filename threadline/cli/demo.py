@@ -11,13 +11,6 @@ from rich.rule import Rule
 from threadline.cli.app import app, console, settings
 from threadline.cli.imports import import_file
 from threadline.cli.status import print_status
-from threadline.context.weeks import parse_week
-from threadline.produce.pipeline import produce
-from threadline.produce.render import render
-from threadline.sample import FILES, generate_workspace
-from threadline.sample.clients_yaml import sample_clients_config
-from threadline.store import open_store
-from threadline.store.status import store_status
 
 IMPORT_ORDER = [("slack-export", "slack"), ("mbox", "email"), ("ics", "calendar"),
                 ("notion-export", "notion")]
@@ -32,6 +25,8 @@ def sample_workspace(
     end_week: str = typer.Option("2026-W47", help="The last ISO week generated."),
 ) -> None:
     """Write a realistic sample workspace in the platforms' real export formats."""
+    from threadline.sample import generate_workspace
+
     started = time.perf_counter()
     with console.status(f"generating {weeks} weeks at scale {scale}…"):
         manifest = generate_workspace(out, seed=seed, weeks=weeks, scale=scale, end_week=end_week)
@@ -53,6 +48,15 @@ def demo(
     client: str = typer.Option("Acme Corp", help="Whose week to show."),
 ) -> None:
     """Build a sample workspace, import it, and print a cited view of one client's week."""
+    from threadline.context.clients_config import save_clients
+    from threadline.context.weeks import parse_week
+    from threadline.produce.pipeline import produce
+    from threadline.produce.render import render
+    from threadline.sample import FILES, generate_workspace
+    from threadline.sample.clients_yaml import sample_clients_config
+    from threadline.store import open_store
+    from threadline.store.status import store_status
+
     started = time.perf_counter()
     workspace = folder / "workspace"
     db = settings(ctx).db or str(folder / "threadline.db")
@@ -64,8 +68,6 @@ def demo(
     )
     config = sample_clients_config(seed=7, scale=1)
     clients_file = folder / "clients.yaml"
-    from threadline.context.clients_config import save_clients
-
     save_clients(config, clients_file)
 
     console.print(Rule("2. Importing the exports"))

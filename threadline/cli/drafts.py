@@ -14,8 +14,6 @@ from rich.table import Table
 from threadline.cli.app import app, console, fail, settings
 from threadline.cli.produce import render_draft
 from threadline.errors import ThreadlineError
-from threadline.produce import drafts as store
-from threadline.produce.recipes import load_recipes
 
 drafts_app = typer.Typer(help="Drafts Threadline produced: list, show, edit, mark.",
                          invoke_without_command=True)
@@ -32,6 +30,8 @@ def list_drafts(
     """List the live drafts, newest first."""
     if ctx.invoked_subcommand is not None:
         return
+    from threadline.produce import drafts as store
+
     with settings(ctx).engine().connect() as conn:
         found = store.list_drafts(conn, recipe=recipe, client=client, status=status)
     if not found:
@@ -52,6 +52,8 @@ def show(
     fmt: str = typer.Option("markdown", "--format"),
 ) -> None:
     """A draft as it would be sent (the edited text when edited), with its sources."""
+    from threadline.produce import drafts as store
+
     try:
         with settings(ctx).engine().connect() as conn:
             found = store.get(conn, draft_id)
@@ -71,6 +73,8 @@ def show(
 @drafts_app.command("edit")
 def edit(ctx: typer.Context, draft_id: int = typer.Argument(...)) -> None:
     """Open the draft's Markdown in $EDITOR; the saved change is kept as an edit."""
+    from threadline.produce import drafts as store
+
     engine = settings(ctx).engine()
     try:
         with engine.connect() as conn:
@@ -100,6 +104,8 @@ def mark(
     """Mark a draft approved, sent or rejected (sent ones are what the next update builds on)."""
     if status not in ("approved", "sent", "rejected"):
         fail(f"{status!r}: mark a draft approved, sent or rejected")
+    from threadline.produce import drafts as store
+
     try:
         with settings(ctx).engine().begin() as conn:
             store.mark(conn, draft_id, status)  # type: ignore[arg-type]
@@ -111,6 +117,8 @@ def mark(
 @app.command("recipes")
 def recipes() -> None:
     """The recipes: built-in and your own, with their sections and where they come from."""
+    from threadline.produce.recipes import load_recipes
+
     try:
         found = load_recipes()
     except ThreadlineError as exc:

@@ -5,28 +5,34 @@ from __future__ import annotations
 import time
 
 import typer
-from sqlalchemy import func, select
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.cli.progress import item_progress
-from threadline.context import embeddings
 from threadline.errors import ThreadlineError
-from threadline.store.schema import item
+
+# embeddings.DIMS and embeddings.SAMPLE, written out so start-up skips importing the layer.
+DIMS = 128
+SAMPLE = 50_000
 
 
 @app.command("embed")
 def embed_command(
     ctx: typer.Context,
     dims: int = typer.Option(
-        embeddings.DIMS, "--dims", min=2, max=1024, help="Dimensions of each vector."
+        DIMS, "--dims", min=2, max=1024, help="Dimensions of each vector."
     ),
     sample: int = typer.Option(
-        embeddings.SAMPLE, "--sample", min=10, help="Fit on up to this many items, spread evenly."
+        SAMPLE, "--sample", min=10, help="Fit on up to this many items, spread evenly."
     ),
 ) -> None:
     """Fit local embeddings on your own items (no download), so search also finds items
     near in meaning; accumulation keeps them current after that. Needs the extra
     `threadline[embeddings]`."""
+    from sqlalchemy import func, select
+
+    from threadline.cli.progress import item_progress
+    from threadline.context import embeddings
+    from threadline.store.schema import item
+
     engine = settings(ctx).engine()
     with engine.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(item)).scalar_one())

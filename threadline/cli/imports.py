@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from sqlalchemy import Engine
 
 from threadline.cli.accumulate import fold_context
 from threadline.cli.app import app, console, fail, settings
-from threadline.cli.progress import item_progress
-from threadline.connectors.base import open_importer
-from threadline.connectors.runner import ImportSummary, run_import
 from threadline.errors import ThreadlineError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+
+    from threadline.connectors.runner import ImportSummary
 
 import_app = typer.Typer(
     help="Import a platform's export file into the store.", no_args_is_help=True
@@ -50,6 +52,10 @@ def import_file(
     fold: bool = True,
 ) -> ImportSummary:
     """Run one import with a progress bar, print its summary, then fold it into the context."""
+    from threadline.cli.progress import item_progress
+    from threadline.connectors.base import open_importer
+    from threadline.connectors.runner import run_import
+
     importer = open_importer(kind, path, **(options or {}))
     with item_progress(out) as progress:
         task = progress.add_task(f"{kind} {path.name}", total=importer.estimate())

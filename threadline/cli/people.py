@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.context.people import merge, split
-from threadline.context.people_query import (
-    PersonDetail,
-    list_people,
-    show_person,
-    suggestions,
-)
 from threadline.errors import ThreadlineError
+
+if TYPE_CHECKING:
+    from threadline.context.people_query import PersonDetail
 
 people_app = typer.Typer(
     help="People: the identities (addresses, Slack users, Notion names) that are one person.",
@@ -36,6 +33,8 @@ def people_list(
     """Every person: identities, platforms and how many items they wrote."""
     if ctx.invoked_subcommand is not None:
         return
+    from threadline.context.people_query import list_people
+
     with settings(ctx).engine().connect() as conn:
         found = list_people(conn, query)
     if json_out:
@@ -77,6 +76,8 @@ def people_show(
     json_out: bool = JSON,
 ) -> None:
     """One person: their identities and the evidence that joins them."""
+    from threadline.context.people_query import show_person
+
     with settings(ctx).engine().connect() as conn:
         try:
             detail = show_person(conn, ref)
@@ -95,6 +96,9 @@ def people_merge(
     b: str = typer.Argument(..., help="Identity key, person id or name."),
 ) -> None:
     """Make A and B one person, for good (kept through every rebuild)."""
+    from threadline.context.people import merge
+    from threadline.context.people_query import show_person
+
     try:
         with settings(ctx).engine().begin() as conn:
             pid = merge(conn, a, b)
@@ -111,6 +115,9 @@ def people_split(
     identity_key: str = typer.Argument(..., help="The identity to detach, e.g. slack:U123."),
 ) -> None:
     """Detach one identity into a person of its own; no rule will join it back."""
+    from threadline.context.people import split
+    from threadline.context.people_query import show_person
+
     try:
         with settings(ctx).engine().begin() as conn:
             pid = split(conn, identity_key)
@@ -124,6 +131,8 @@ def people_split(
 @people_app.command("suggestions")
 def people_suggestions(ctx: typer.Context, json_out: bool = JSON) -> None:
     """Identities that may be one person (similar names, seen together): never merged alone."""
+    from threadline.context.people_query import suggestions
+
     with settings(ctx).engine().connect() as conn:
         found = suggestions(conn)
     if json_out:

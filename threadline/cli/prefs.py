@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from threadline.cli.app import app, console, fail, settings
 from threadline.errors import ThreadlineError
-from threadline.produce import preferences as prefs_store
-from threadline.produce.apply_prefs import verifier_reads
-from threadline.produce.date_styles import EXAMPLES
-from threadline.produce.learn import (
-    MIN_EVIDENCE,
-    EvidenceDetail,
-    evidence_details,
-    learn_preferences,
-)
-from threadline.produce.preferences import Preference
+
+if TYPE_CHECKING:
+    from threadline.produce.learn import EvidenceDetail
+    from threadline.produce.preferences import Preference
+
+# produce.learn.MIN_EVIDENCE, written out so start-up skips importing the layer.
+MIN_EVIDENCE = 2
 
 prefs_app = typer.Typer(
     help="Preferences learned from your edits to drafts: list, pin, unpin, delete, learn.",
@@ -31,6 +28,9 @@ app.add_typer(prefs_app, name="prefs")
 
 def _value(p: Preference) -> str:
     if p.kind == "date_format" and isinstance(p.value, str):
+        from threadline.produce.apply_prefs import verifier_reads
+        from threadline.produce.date_styles import EXAMPLES
+
         shown = f"{p.value} (like {EXAMPLES.get(p.value, '?')!r})"
         if not verifier_reads(p.value):
             shown += " — not applied: the verifier cannot read dates written this way yet"
@@ -81,6 +81,9 @@ def prefs_list(
     """Each learned preference: its scope, value, and the edits it came from."""
     if ctx.invoked_subcommand is not None:
         return
+    from threadline.produce import preferences as prefs_store
+    from threadline.produce.learn import evidence_details
+
     with settings(ctx).engine().connect() as conn:
         found = prefs_store.list_preferences(conn, recipe=recipe, client=client,
                                              include_deleted=deleted)
@@ -106,6 +109,8 @@ def prefs_list(
 
 
 def _change(ctx: typer.Context, pref_id: int, action: str) -> None:
+    from threadline.produce import preferences as prefs_store
+
     engine = settings(ctx).engine()
     try:
         with engine.begin() as conn:
@@ -144,6 +149,8 @@ def prefs_learn(
     ),
 ) -> None:
     """Learn (again) from every recorded edit."""
+    from threadline.produce.learn import learn_preferences
+
     with settings(ctx).engine().begin() as conn:
         result = learn_preferences(conn, recipe=recipe, client=client,
                                    min_evidence=min_evidence)

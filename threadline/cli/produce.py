@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from threadline.cli.app import app, console, err_console, fail, settings
 from threadline.errors import ThreadlineError
-from threadline.llm.base import ComposerSettings
-from threadline.produce.model import Draft
-from threadline.produce.recipes import Recipe, load_recipes
+
+if TYPE_CHECKING:
+    from threadline.produce.model import Draft
+    from threadline.produce.recipes import Recipe
 
 produce_app = typer.Typer(help="Draft a deliverable from a recipe; every claim cited.",
                           no_args_is_help=True)
@@ -81,6 +83,7 @@ def _command(recipe: Recipe) -> Callable[..., None]:
         backend: str = typer.Option("offline", "--backend", help="offline | openai | anthropic"),
         model: str | None = typer.Option(None, "--model", help="The backend's model."),
     ) -> None:
+        from threadline.llm.base import ComposerSettings
         from threadline.produce.pipeline import produce
 
         if fmt not in FORMATS:
@@ -110,13 +113,14 @@ def _command(recipe: Recipe) -> Callable[..., None]:
 
 
 def _register_recipes() -> None:
+    # One subcommand per recipe, so the recipes (built-in and the user's) load at import.
+    from threadline.produce.recipes import BUILTINS, load_recipes
+
     try:
         recipes = load_recipes()
     except ThreadlineError as exc:
         # A broken user recipe must not take the whole CLI down: the built-ins still run.
         err_console.print(f"[yellow]warning:[/] {exc}")
-        from threadline.produce.recipes import BUILTINS
-
         recipes = dict(BUILTINS)
     for recipe in recipes.values():
         produce_app.command(name=recipe.name)(_command(recipe))

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from threadline.autonomy import queue as review
-from threadline.autonomy import schedules as store
 from threadline.cli.app import app, console, fail, settings
 from threadline.errors import ThreadlineError
+
+if TYPE_CHECKING:
+    from threadline.autonomy.schedules import Schedule
+
+# autonomy.queue.SELF_ENV, written out so start-up skips importing the layer.
+SELF_ENV = "THREADLINE_SELF"
 
 schedule_app = typer.Typer(help="Deliverables drafted on a clock or on events.",
                            no_args_is_help=True)
@@ -51,6 +55,8 @@ def add(
     """Add a schedule: exactly one of --every, --before-external-meetings, --on."""
     if on is not None and on != "storyline-status-change":
         fail(f"--on {on!r}: the event trigger is storyline-status-change")
+    from threadline.autonomy import schedules as store
+
     try:
         with settings(ctx).engine().begin() as conn:
             found = store.add(conn, recipe, client=client, every=every,
@@ -70,6 +76,8 @@ def list_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Schedules, with their last run."""
+    from threadline.autonomy import schedules as store
+
     with settings(ctx).engine().connect() as conn:
         found = store.list_schedules(conn)
         runs = store.last_runs(conn)
@@ -102,7 +110,9 @@ def list_command(
     console.print(table)
 
 
-def _change(ctx: typer.Context, schedule_id: int, action: str) -> store.Schedule:
+def _change(ctx: typer.Context, schedule_id: int, action: str) -> Schedule:
+    from threadline.autonomy import schedules as store
+
     try:
         with settings(ctx).engine().begin() as conn:
             if action == "pause":
@@ -143,6 +153,8 @@ def pending(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -
     """Drafts waiting for review, newest first."""
     if ctx.invoked_subcommand is not None:
         return
+    from threadline.autonomy import queue as review
+
     with settings(ctx).engine().connect() as conn:
         found = review.list_pending(conn)
     if as_json:
@@ -178,6 +190,8 @@ def approve(
     force: bool = typer.Option(False, "--force", help="Approve despite flagged claims."),
 ) -> None:
     """Approve a draft and queue its deliveries."""
+    from threadline.autonomy import queue as review
+
     try:
         with settings(ctx).engine().begin() as conn:
             done = review.approve(conn, draft_id, deliver or None, note, force=force)
@@ -190,9 +204,11 @@ def approve(
 def send_to_self(
     ctx: typer.Context,
     draft_id: int = typer.Argument(...),
-    to: str | None = typer.Option(None, "--to", help=f"Your address (or set {review.SELF_ENV})."),
+    to: str | None = typer.Option(None, "--to", help=f"Your address (or set {SELF_ENV})."),
 ) -> None:
     """Send the draft to yourself to read it as the client would (it stays in review)."""
+    from threadline.autonomy import queue as review
+
     try:
         said = review.send_to_self(settings(ctx).engine(), draft_id, to)
     except ThreadlineError as exc:
@@ -207,6 +223,8 @@ def reject(
     reason: str = typer.Option(..., "--reason", help="Why: kept with the draft."),
 ) -> None:
     """Reject a draft; the reason is kept."""
+    from threadline.autonomy import queue as review
+
     try:
         with settings(ctx).engine().begin() as conn:
             review.reject(conn, draft_id, reason)
@@ -218,6 +236,7 @@ def reject(
 @queue_app.command("regenerate")
 def regenerate(ctx: typer.Context, draft_id: int = typer.Argument(...)) -> None:
     """Draft the same deliverable again from the current store; the old one is superseded."""
+    from threadline.autonomy import queue as review
     from threadline.llm.config import load_settings
 
     try:

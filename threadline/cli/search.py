@@ -6,16 +6,18 @@ import json
 import sys
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy import Connection
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.context.retrieve import Hit, retrieve
-from threadline.context.timeline import local_zone
 from threadline.errors import ThreadlineError
-from threadline.store.search import ItemView, item_views
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from threadline.context.retrieve import Hit
+    from threadline.store.search import ItemView
 
 
 def parse_when(value: str | None, option: str, tz: tzinfo, *, end: bool) -> datetime | None:
@@ -63,6 +65,9 @@ def hit_json(view: ItemView, hit: Hit, parents: dict[int, str], tz: tzinfo) -> d
 def run_query(
     conn: Connection, query: str, options: dict[str, Any], tz: tzinfo
 ) -> list[tuple[ItemView, Hit, dict[int, str]]]:
+    from threadline.context.retrieve import retrieve
+    from threadline.store.search import item_views
+
     found = retrieve(conn, query, tz=tz, **options)
     views = item_views(conn, [h.item_id for h in found.hits])
     parents = {i: views[i].canonical_id for i in views}
@@ -123,6 +128,8 @@ def search(
     ),
 ) -> None:
     """Search every stored item: best matches first, then the context they bring."""
+    from threadline.context.timeline import local_zone
+
     if platform and platform not in ("slack", "email", "calendar", "notion"):
         fail(f"--platform {platform!r}: use slack, email, calendar or notion")
     if (query is None) == (queries is None):

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.web.users import has_user
 
 
 def is_loopback(host: str) -> bool:
@@ -41,6 +40,8 @@ def serve(
     ),
 ) -> None:
     """Serve the web app; only on this machine unless --allow-remote (and a login exists)."""
+    from threadline.web.users import has_user
+
     engine = settings(ctx).engine()
     with engine.connect() as conn:
         configured = has_user(conn)

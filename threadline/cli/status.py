@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from threadline.cli.app import app, console, fail, settings
 from threadline.paths import config_dir
-from threadline.store.status import StoreStatus, quarantine_entries, quarantine_raw, store_status
+
+if TYPE_CHECKING:
+    from threadline.store.status import StoreStatus
 
 
 def _when(value: object) -> str:
@@ -52,6 +55,8 @@ def status(
     json_out: bool = typer.Option(False, "--json", help="Print the same as JSON."),
 ) -> None:
     """What is stored: counts per platform and container, last import, quarantined items."""
+    from threadline.store.status import store_status
+
     cfg = settings(ctx)
     engine = cfg.engine()
     with engine.connect() as conn:
@@ -72,6 +77,8 @@ def quarantine_list(
     json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Every item that could not be read: file, position, reason."""
+    from threadline.store.status import quarantine_entries
+
     with settings(ctx).engine().connect() as conn:
         entries = quarantine_entries(conn)
     if json_out:
@@ -90,6 +97,8 @@ def quarantine_list(
 @quarantine_app.command("show")
 def quarantine_show(ctx: typer.Context, entry_id: int = typer.Argument(...)) -> None:
     """Write the raw bytes kept for one quarantined item to stdout."""
+    from threadline.store.status import quarantine_raw
+
     with settings(ctx).engine().connect() as conn:
         raw = quarantine_raw(conn, entry_id)
     if raw is None:

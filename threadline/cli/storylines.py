@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -11,10 +12,10 @@ from rich.table import Table
 
 from threadline.cli.app import app, console, fail, settings
 from threadline.cli.timeline import parse_moment
-from threadline.context.storyline_query import StorylineDetail, list_storylines, show_storyline
-from threadline.context.timeline import local_zone
-from threadline.context.weeks import parse_week
 from threadline.errors import ThreadlineError
+
+if TYPE_CHECKING:
+    from threadline.context.storyline_query import StorylineDetail
 
 storylines_app = typer.Typer(
     help="Storylines: one matter's Slack threads, emails, meetings and Notion pages together.",
@@ -38,6 +39,10 @@ def storylines_list(
     """Storylines, most recently active first."""
     if ctx.invoked_subcommand is not None:
         return
+    from threadline.context.storyline_query import list_storylines
+    from threadline.context.timeline import local_zone
+    from threadline.context.weeks import parse_week
+
     if week and (since or until):
         fail("--week cannot be combined with --since/--until: give one span")
     tz = local_zone()
@@ -71,6 +76,8 @@ def storylines_list(
 
 
 def _print(detail: StorylineDetail) -> None:
+    from threadline.context.timeline import local_zone
+
     tz = local_zone()
     console.print(f"[bold]#{detail.id} {escape(detail.title)}[/]  [dim]{escape(detail.key)}[/]")
     console.print(f"Status: {detail.status}" + (
@@ -98,6 +105,8 @@ def storylines_show(
     json_out: bool = JSON,
 ) -> None:
     """One storyline: status, people, and its items in time order, each cited."""
+    from threadline.context.storyline_query import show_storyline
+
     try:
         with settings(ctx).engine().connect() as conn:
             detail = show_storyline(conn, ref)

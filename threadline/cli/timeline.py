@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 import typer
 from dateutil.parser import isoparse
 from rich.markup import escape
-from sqlalchemy import Connection, func, select
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.context.as_of import Change, changes_between
-from threadline.context.timeline import local_zone
 from threadline.errors import ConfigError
-from threadline.store.context_schema import client, item_client
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from threadline.context.as_of import Change
 
 
 def parse_moment(
@@ -36,6 +38,10 @@ def parse_moment(
 
 
 def client_items(conn: Connection, name: str) -> list[int]:
+    from sqlalchemy import func, select
+
+    from threadline.store.context_schema import client, item_client
+
     found = conn.execute(
         select(client.c.id).where(func.lower(client.c.name) == name.strip().lower())
     ).scalar()
@@ -80,6 +86,9 @@ def timeline(
 
     Times are shown in THREADLINE_TZ (else this machine's zone).
     """
+    from threadline.context.as_of import changes_between
+    from threadline.context.timeline import local_zone
+
     try:
         tz = local_zone()
     except ConfigError as exc:

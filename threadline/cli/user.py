@@ -8,8 +8,6 @@ import sys
 import typer
 
 from threadline.cli.app import app, console, fail, settings
-from threadline.store.writer import utcnow
-from threadline.web.users import WebAuthError, create_token, set_password
 
 user_app = typer.Typer(help="The web app's login and API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -34,6 +32,9 @@ def user_set_password(
 ) -> None:
     """Create the web login, or change its password (which signs out its sessions)."""
     password = _read_password(password_stdin)
+    from threadline.store.writer import utcnow
+    from threadline.web.users import WebAuthError, set_password
+
     engine = settings(ctx).engine()
     try:
         with engine.begin() as conn:
@@ -48,6 +49,9 @@ def user_create_token(
     ctx: typer.Context, name: str = typer.Argument(..., help="What the token is for.")
 ) -> None:
     """Create an API token (Authorization: Bearer …). It is shown once; only a hash is kept."""
+    from threadline.store.writer import utcnow
+    from threadline.web.users import create_token
+
     engine = settings(ctx).engine()
     with engine.begin() as conn:
         token = create_token(conn, name, utcnow())
