@@ -333,6 +333,26 @@ def test_common_words_rank_a_bounded_set_and_keep_rare_ones(
     assert len(every) == 5
 
 
+def test_given_items_are_ranked_among_themselves_however_many_others_match(
+    chatter: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threadline.store.search as fts
+
+    monkeypatch.setattr(fts, "RANK_ALL", 10)
+    monkeypatch.setattr(fts, "CANDIDATES", 5)
+    with chatter.connect() as conn:
+        ids = dict(conn.execute(select(item.c.canonical_id, item.c.id)).all())
+        # Old rows past the newest five that common words alone would rank.
+        given = [ids["slack:C1:50.1"], ids["slack:C1:301.1"], ids["slack:C1:302.1"]]
+        found = search(conn, "pricing page tweak", match="any", limit=10,
+                       filters=SearchFilters(item_ids=given))
+        none = search(conn, "pricing page", filters=SearchFilters(item_ids=[]))
+    assert {h.item_id for h in found} == set(given)
+    # The two with every word above the one with two of them.
+    assert found[-1].canonical_id == "slack:C1:50.1"
+    assert none == []
+
+
 def test_the_newest_matches_are_found_across_windows_of_time(
     store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
