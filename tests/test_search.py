@@ -353,6 +353,29 @@ def test_given_items_are_ranked_among_themselves_however_many_others_match(
     assert none == []
 
 
+def test_a_small_time_window_ranks_every_match_in_it(
+    chatter: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threadline.store.search as fts
+
+    monkeypatch.setattr(fts, "RANK_ALL", 10)
+    monkeypatch.setattr(fts, "RARE_TERM", 5)
+    monkeypatch.setattr(fts, "CANDIDATES", 5)
+    window = SearchFilters(since=T0 + timedelta(minutes=10), until=T0 + timedelta(minutes=30))
+    wanted = {f"slack:C1:{300 + n}.1" for n in range(10, 30)}
+    with chatter.connect() as conn:
+        small = search(conn, "pricing page", match="any", limit=50, filters=window)
+        monkeypatch.setattr(fts, "WINDOW_ITEMS", 5)
+        large = search(conn, "pricing page", match="any", limit=50, filters=window)
+    if chatter.dialect.name == "sqlite":
+        # 20 items: a window that small is ranked whole, past the newest-matches bound.
+        assert {h.canonical_id for h in small} == wanted
+        # Over WINDOW_ITEMS, the newest CANDIDATES matches in the window are ranked.
+        assert {h.canonical_id for h in large} == {f"slack:C1:{n}.1" for n in range(325, 330)}
+    else:
+        assert {h.canonical_id for h in small} <= wanted and small
+
+
 def test_the_newest_matches_are_found_across_windows_of_time(
     store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

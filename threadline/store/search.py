@@ -31,6 +31,9 @@ RARE_DF = 2000
 RANK_ALL = 2000
 RARE_TERM = 300
 CANDIDATES = 1000
+# A time window with at most this many items bounds the rows ranked by itself, on SQLite:
+# walking the newest matches back to an old window reads every match in between.
+WINDOW_ITEMS = 40_000
 # PostgreSQL reads candidates back from the newest item in these windows (see _pg_newest).
 WINDOW_DAYS = (1, 4, 16, 64)
 
@@ -188,6 +191,12 @@ def search(
         # Checked on the FTS row itself, before the join: the few given rows are found
         # among all the matches without reading each match's item row.
         bounded = "AND +item_fts.rowid IN :ids"
+    elif _small_window(conn, filters):
+        # Every match in the window is ranked, the window read from the occurred_at index.
+        bounded = (
+            "AND +item_fts.rowid IN (SELECT id FROM item "
+            "WHERE item.occurred_at >= :since AND item.occurred_at < :until)"
+        )
     else:
         bounded = candidates(conn, terms, match, extra, params, filter_binds)
     sql = text(
@@ -204,6 +213,18 @@ def search(
         sql = sql.bindparams(*binds)
     hits = [_hit(row) for row in conn.execute(sql, params)]
     return _with_snippets(conn, hits, params["q"]) if snippets else hits
+
+
+def _small_window(conn: Connection, filters: SearchFilters) -> bool:
+    if filters.since is None or filters.until is None:
+        return False
+    inside = (
+        select(item.c.id)
+        .where(item.c.occurred_at >= filters.since, item.c.occurred_at < filters.until)
+        .limit(WINDOW_ITEMS + 1)
+        .subquery()
+    )
+    return conn.execute(select(func.count()).select_from(inside)).scalar_one() <= WINDOW_ITEMS
 
 
 def doc_counts(conn: Connection, terms: list[str]) -> dict[str, int]:
