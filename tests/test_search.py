@@ -311,14 +311,19 @@ def chatter(store: Engine) -> Engine:
     return store
 
 
-def test_common_words_rank_a_bounded_set_and_keep_rare_ones(
-    chatter: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def tight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bounds small enough for the chatter fixture's forty lines to pass them."""
     import threadline.store.search as fts
 
     monkeypatch.setattr(fts, "RANK_ALL", 10)
     monkeypatch.setattr(fts, "RARE_TERM", 5)
     monkeypatch.setattr(fts, "CANDIDATES", 5)
+
+
+def test_common_words_rank_a_bounded_set_and_keep_rare_ones(
+    chatter: Engine, tight: None
+) -> None:
     with chatter.connect() as conn:
         rare = search(conn, "zeppelin pricing", match="any", limit=3)
         common = search(conn, "pricing page", match="any", limit=50)
@@ -334,12 +339,8 @@ def test_common_words_rank_a_bounded_set_and_keep_rare_ones(
 
 
 def test_given_items_are_ranked_among_themselves_however_many_others_match(
-    chatter: Engine, monkeypatch: pytest.MonkeyPatch
+    chatter: Engine, tight: None
 ) -> None:
-    import threadline.store.search as fts
-
-    monkeypatch.setattr(fts, "RANK_ALL", 10)
-    monkeypatch.setattr(fts, "CANDIDATES", 5)
     with chatter.connect() as conn:
         ids = dict(conn.execute(select(item.c.canonical_id, item.c.id)).all())
         # Old rows past the newest five that common words alone would rank.
@@ -354,13 +355,10 @@ def test_given_items_are_ranked_among_themselves_however_many_others_match(
 
 
 def test_a_small_time_window_ranks_every_match_in_it(
-    chatter: Engine, monkeypatch: pytest.MonkeyPatch
+    chatter: Engine, tight: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threadline.store.search as fts
 
-    monkeypatch.setattr(fts, "RANK_ALL", 10)
-    monkeypatch.setattr(fts, "RARE_TERM", 5)
-    monkeypatch.setattr(fts, "CANDIDATES", 5)
     window = SearchFilters(since=T0 + timedelta(minutes=10), until=T0 + timedelta(minutes=30))
     wanted = {f"slack:C1:{300 + n}.1" for n in range(10, 30)}
     with chatter.connect() as conn:
