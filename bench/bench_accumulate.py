@@ -6,8 +6,9 @@ For each scale: generate the sample workspace, import it and fold it all (the st
 import 1,000 new Slack messages in a later week across the same channels and people, and
 time the incremental fold of just those. The messages go to the channels of the sample's
 first six configured clients, which every scale has: the same clients, and so the same
-client-weeks of notes to build again, in every store. The baseline is the same fold at the smallest
-scale, in the same run: a flat ratio means the cost follows the new items, not the store.
+client-weeks of notes to build again, in every store. The baseline is the same fold at the
+smallest scale, in the same run: a flat ratio means the cost follows the new items, not the
+store.
 On the same store it times what a person waits for: reading a client-week's context note
 (``threadline context``) and hybrid search (``threadline search``), p50 and p95.
 """

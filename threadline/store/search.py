@@ -31,8 +31,7 @@ RARE_DF = 2000
 RANK_ALL = 2000
 RARE_TERM = 300
 CANDIDATES = 1000
-# A time window with at most this many items bounds the rows ranked by itself, on SQLite:
-# walking the newest matches back to an old window reads every match in between.
+# A time window with at most this many items bounds the rows ranked by itself, on SQLite.
 WINDOW_ITEMS = 40_000
 # PostgreSQL reads candidates back from the newest item in these windows (see _pg_newest).
 WINDOW_DAYS = (1, 4, 16, 64)
@@ -158,10 +157,7 @@ def search(
     params["limit"] = limit
     if conn.dialect.name == "postgresql":
         params["q"] = _tsquery(terms, match)
-        bounded = (
-            "" if filters.item_ids is not None
-            else candidates(conn, terms, match, extra, params, filter_binds)
-        )
+        bounded = candidates(conn, terms, match, extra, params, filter_binds, filters)
         if bounded:
             binds.append(bindparam("candidates", expanding=True))
         # Rank and cut first; ts_headline is costly, so only the kept rows get one.
@@ -187,18 +183,7 @@ def search(
             sql = sql.bindparams(*binds)
         return [_hit(row) for row in conn.execute(sql, params)]
     params["q"] = _fts5_query(terms, match)
-    if filters.item_ids is not None:
-        # Checked on the FTS row itself, before the join: the few given rows are found
-        # among all the matches without reading each match's item row.
-        bounded = "AND +item_fts.rowid IN :ids"
-    elif _small_window(conn, filters):
-        # Every match in the window is ranked, the window read from the occurred_at index.
-        bounded = (
-            "AND +item_fts.rowid IN (SELECT id FROM item "
-            "WHERE item.occurred_at >= :since AND item.occurred_at < :until)"
-        )
-    else:
-        bounded = candidates(conn, terms, match, extra, params, filter_binds)
+    bounded = candidates(conn, terms, match, extra, params, filter_binds, filters)
     sql = text(
         f"""
         SELECT item.id, item.canonical_id, item.platform, item.container_name, item.title,
@@ -277,8 +262,13 @@ def candidates(
     extra: str,
     params: dict[str, Any],
     binds: list[Any],
+    filters: SearchFilters,
 ) -> str:
     """A condition bounding which matches get ranked, or "" when all of them are cheap.
+
+    Given rows (``filters.item_ids``) are their own bound; so, on SQLite, is a time window
+    of at most ``WINDOW_ITEMS`` items, read from the occurred_at index: walking the newest
+    matches back to an old window would read every match in between.
 
     Scoring costs per matched row, and common words match hundreds of thousands of chat
     lines. Past ``RANK_ALL`` matches, the rows ranked are every row with a rare word and
@@ -288,13 +278,22 @@ def candidates(
     what is left out is older chatter matched by common words only. Preferred rows
     (``prefer``) get no bound of their own: reaching them means reading past the rows
     outside them, which doubled the time on the 100k bench for the same recall."""
+    postgres = conn.dialect.name == "postgresql"
+    if filters.item_ids is not None:
+        # On SQLite checked on the FTS row itself, before the join: the few given rows are
+        # found among all the matches without reading each match's item row.
+        return "" if postgres else "AND +item_fts.rowid IN :ids"
     counts = doc_counts(conn, terms)
     if match == "all" and min(counts.values()) < RANK_ALL:
         return ""
     if match == "any" and sum(counts.values()) < RANK_ALL:
         return ""
+    if not postgres and _small_window(conn, filters):
+        return (
+            "AND +item_fts.rowid IN (SELECT id FROM item "
+            "WHERE item.occurred_at >= :since AND item.occurred_at < :until)"
+        )
     rare = [t for t in terms if counts[t] < RARE_TERM]
-    postgres = conn.dialect.name == "postgresql"
     spell = _tsquery if postgres else _fts5_query
     parts = [("q_all", spell(terms, "all"), CANDIDATES)]
     if match == "any":
