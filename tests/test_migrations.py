@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
@@ -53,3 +54,11 @@ def test_head_names_the_newest_migration_and_an_old_store_still_upgrades(
     assert revision(again) == HEAD
     assert "item_chatter" in inspect(again).get_table_names()
     assert "weekly" in {c["name"] for c in inspect(again).get_columns("storyline")}
+
+
+def test_a_store_that_cannot_be_reached_is_a_clear_error() -> None:
+    from threadline.errors import StoreError
+
+    # Nothing listens on port 1: the revision check gives way and the upgrade reports it.
+    with pytest.raises(StoreError, match=r"cannot open the store .* Check --db"):
+        open_store("postgresql+psycopg://postgres@127.0.0.1:1/none")
