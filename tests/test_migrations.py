@@ -60,5 +60,6 @@ def test_a_store_that_cannot_be_reached_is_a_clear_error() -> None:
     from threadline.errors import StoreError
 
     # Nothing listens on port 1: the revision check gives way and the upgrade reports it.
-    with pytest.raises(StoreError, match=r"cannot open the store .* Check --db"):
+    unreachable = r"(?s)cannot open the store at postgresql.*port 1.* Check --db"
+    with pytest.raises(StoreError, match=unreachable):
         open_store("postgresql+psycopg://postgres@127.0.0.1:1/none")
