@@ -307,6 +307,44 @@ def test_config_change_replaces_folded_items(sqlite_store: Engine) -> None:
         assert [c.name for c in list_clients(conn)] == ["Acme Corp"]
 
 
+def test_an_unchanged_clients_file_is_not_parsed_again_and_an_edit_is(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threadline.context.clients_config_cache as cache
+
+    path = tmp_path / "clients.yaml"
+    path.write_text(ACME_CONFIG)
+    parsed: list[str] = []
+
+    def counting(text: str, where: str = "clients.yaml") -> ClientsConfig:
+        parsed.append(text)
+        return parse_clients(text, where)
+
+    monkeypatch.setattr(cache, "parse_clients", counting)
+    load(store, [email(1, "bob@acme.example", [JANE]), email(2, JANE, ["bob@acme.example"])])
+    accumulate(store, folders=[ClientsFolder(path)])
+    load(store, [email(3, "bob@acme.example", [JANE])])
+    accumulate(store, folders=[ClientsFolder(path)])
+    assert len(parsed) == 1
+    assert placed(store)["email:m3@x"]["Acme Corp"] == "config-domain"
+    with store.connect() as conn:
+        kept = cache.load_clients_cached(conn, path)
+    assert kept.fingerprint() == parse_clients(ACME_CONFIG).fingerprint()
+
+    path.write_text(ACME_CONFIG.replace("Acme Corp", "Acme Group"))
+    load(store, [email(4, "bob@acme.example", [JANE])])
+    accumulate(store, folders=[ClientsFolder(path)])
+    assert len(parsed) == 2
+    assert placed(store)["email:m1@x"]["Acme Group"] == "config-domain"
+    assert "Acme Corp" not in placed(store)["email:m1@x"]
+
+    # A broken edit is reported, not hidden behind the rules kept for the last good file.
+    path.write_text("clients: [unclosed\n")
+    load(store, [email(5, "bob@acme.example", [JANE])])
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        accumulate(store, folders=[ClientsFolder(path)])
+
+
 def test_cli_lists_shows_and_inits(
     sqlite_store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,7 +17,8 @@ How folding stays incremental (cost grows with the items folded, not with the st
   and re-places just that channel's items, found through the (platform, container_id)
   index. Notion placement reads only the item's own path, so it never changes later.
 - A changed ``clients.yaml`` (by fingerprint) re-places every item folded so far, once:
-  a user's edit may move anything, and is rare.
+  a user's edit may move anything, and is rare. The parsed file is kept in the store by
+  the hash of its text (``clients_config_cache``), so an unchanged file is not parsed.
 
 Public queries count only visible clients (origin ``config`` or ``inferred``).
 """
@@ -48,7 +49,8 @@ from threadline.context.client_rules import (
     match_clients,
     match_projects,
 )
-from threadline.context.clients_config import ClientsConfig, load_clients
+from threadline.context.clients_config import ClientsConfig
+from threadline.context.clients_config_cache import load_clients_cached
 from threadline.paths import config_dir
 from threadline.store.context_schema import (
     accumulation_state,
@@ -77,15 +79,14 @@ class ClientsFolder:
             config if isinstance(config, ClientsConfig) else None
         )
 
-    @property
-    def config(self) -> ClientsConfig:
+    def config(self, conn: Connection) -> ClientsConfig:
         if self._config is None:
             assert isinstance(self._source, Path)
-            self._config = load_clients(self._source)
+            self._config = load_clients_cached(conn, self._source)
         return self._config
 
     def fold(self, conn: Connection, item_ids: Sequence[int], now: datetime) -> None:
-        config = self.config
+        config = self.config(conn)
         state = InferenceState.load(conn)
         facts = load_facts(conn, item_ids)
         for each in facts:
