@@ -51,6 +51,8 @@ class InferenceState:
     """What the last fold decided for each channel, to see which decisions changed."""
     config: str | None = None
     own: dict[str, Any] = field(default_factory=dict)
+    clients: str | None = None
+    """A digest of the client rows the last fold wrote, to skip rewriting the same ones."""
 
     @classmethod
     def load(cls, conn: Connection) -> InferenceState:

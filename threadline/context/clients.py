@@ -25,6 +25,8 @@ Public queries count only visible clients (origin ``config`` or ``inferred``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,7 +96,7 @@ class ClientsFolder:
         own = resolve_own(conn, state, config)
         specs, channel_map = derive(state, RuleContext(config), own)
         ctx = RuleContext(config, channel_map)
-        ids = _sync_clients(conn, specs, now)
+        ids = _sync_clients(conn, specs, now, state)
         _sync_config_projects(conn, config, ids, now)
         again: set[int] = set()
         changed = [
@@ -132,8 +134,20 @@ class ClientsFolder:
         conn.execute(delete(accumulation_state).where(accumulation_state.c.name == STATE_NAME))
 
 
-def _sync_clients(conn: Connection, specs: dict[str, ClientSpec], now: datetime) -> dict[str, int]:
-    """Make the client table match the derived list; returns name -> id."""
+def _sync_clients(
+    conn: Connection, specs: dict[str, ClientSpec], now: datetime, state: InferenceState
+) -> dict[str, int]:
+    """Make the client table match the derived list; returns name -> id.
+
+    Most folds derive the very rows the last one wrote: then only names and ids are read,
+    not every client's rules (600 clients' JSON is a fifth of a clients fold)."""
+    wanted = {name: (spec.origin, spec.rules()) for name, spec in specs.items()}
+    digest = hashlib.sha256(
+        json.dumps(sorted(wanted.items()), sort_keys=True, default=str).encode()
+    ).hexdigest()
+    if state.clients == digest:
+        return dict(conn.execute(select(client.c.name, client.c.id)).all())
+    state.clients = digest
     columns = select(client.c.id, client.c.name, client.c.origin, client.c.rules)
     existing = {r.name: r for r in conn.execute(columns)}
     gone = [r.id for name, r in existing.items() if name not in specs]
@@ -142,14 +156,13 @@ def _sync_clients(conn: Connection, specs: dict[str, ClientSpec], now: datetime)
         conn.execute(update(project).where(project.c.client_id.in_(gone)).values(client_id=None))
         conn.execute(delete(client).where(client.c.id.in_(gone)))
     new = []
-    for name, spec in specs.items():
-        rules = spec.rules()
+    for name, (origin, rules) in wanted.items():
         old = existing.get(name)
         if old is None:
-            new.append({"name": name, "origin": spec.origin, "rules": rules, "created_at": now})
-        elif old.origin != spec.origin or old.rules != rules:
+            new.append({"name": name, "origin": origin, "rules": rules, "created_at": now})
+        elif old.origin != origin or old.rules != rules:
             conn.execute(
-                update(client).where(client.c.id == old.id).values(origin=spec.origin, rules=rules)
+                update(client).where(client.c.id == old.id).values(origin=origin, rules=rules)
             )
     if new:
         conn.execute(client.insert(), new)
