@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -176,11 +177,19 @@ def test_ids_stay_stable_as_a_storyline_grows_and_tombstones_leave(store: Engine
     accumulate(store, folders=folders())
     with store.connect() as conn:
         first = conn.execute(select(storyline.c.id, storyline.c.key)).all()
+    members = select(storyline_item.c.item_id, storyline_item.c.added_at)
+    with store.connect() as conn:
+        joined = dict(conn.execute(members).all())
     run_import(store, ListImporter(records["email"], "email"), Path("e"))
     accumulate(store, folders=folders())
     with store.connect() as conn:
         grown = show_storyline(conn, "slack:C1:1.1")
+        rejoined = dict(conn.execute(members).all())
     assert [(grown.id, grown.key)] == [tuple(r) for r in first]
+    # The first members keep the time they joined: a view as of then still shows them.
+    assert joined and {i: rejoined[i] for i in joined} == joined
+    assert len(rejoined) > len(joined)
+    assert min(t for i, t in rejoined.items() if i not in joined) > max(joined.values())
     assert "email:fix@x" in [e.item for e in grown.timeline]
     gone = slack("1.2", "On it, I can reproduce it on staging.", 0.5, thread="1.1", deleted=True)
     run_import(store, ListImporter([gone]), Path("s"))
@@ -189,6 +198,33 @@ def test_ids_stay_stable_as_a_storyline_grows_and_tombstones_leave(store: Engine
         after = show_storyline(conn, "slack:C1:1.1")
     assert "slack:C1:1.2" not in [e.item for e in after.timeline]
     assert after.id == grown.id
+
+
+def test_a_storyline_near_a_new_item_it_does_not_join_is_left_alone(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = story_records()
+    for platform, batch in records.items():
+        run_import(store, ListImporter(batch, platform), Path(platform))
+    accumulate(store, folders=folders())
+    import threadline.context.storylines as storylines_module
+
+    summarized: list[list[str]] = []
+    real = storylines_module.summarize
+
+    def spy(rows: Any, *args: Any, **kwargs: Any) -> Any:
+        summarized.append([r.canonical_id for r in rows])
+        return real(rows, *args, **kwargs)
+
+    monkeypatch.setattr(storylines_module, "summarize", spy)
+    # Same client, a day from the tracking story, nothing in common with it.
+    invoice = mail("inv@x", "October invoice", "Hi Dev,\n\nThe October invoice is attached.", 40)
+    run_import(store, ListImporter([invoice], "email"), Path("e2"))
+    accumulate(store, folders=folders())
+    assert summarized == [["email:inv@x"]]
+    incremental = snapshot(store)
+    accumulate(store, folders=folders(), rebuild=True)
+    assert snapshot(store) == incremental
 
 
 BOT = IdentityRef(kind="slack", value="U9", display_name="ci-bot")

@@ -15,10 +15,13 @@ rebuild gives:
    Items of the same place within ``SAME_PLACE`` of a new or changed item may have become
    chatter or stopped being it (``storyline_chatter``): they are re-derived like new ones.
    Chatter gets no similarity edge, so a bot channel adds no storyline to load again.
-3. We add every member of every storyline any of those belongs to, and follow explicit
-   edges out of loaded noise items that have no storyline. Every edge of a loaded old
-   item now ends inside the loaded set: old edges never left their old component, and the
-   edges that changed all touch a new item, whose neighbours were loaded in step 2.
+3. Of the neighbourhood, we keep the items a path of edges joins to a new or changed one
+   (``_reached``): any other neighbour kept all its edges, so its storyline is untouched
+   unless a reached member brings it in. We add every member of every storyline a kept
+   item belongs to, and follow explicit edges out of loaded noise items that have no
+   storyline. Every edge of a loaded old item now ends inside the loaded set: old edges
+   never left their old component, and the edges that changed all touch a new item, whose
+   neighbours were loaded in step 2 (and, joined to it, kept).
 4. So the components of the loaded set are exactly the global components that touch it;
    the others are untouched. Each is keyed by the canonical id of its earliest item: the
    row of that key is reused (ids stay stable as a storyline grows), rows of loaded
@@ -26,11 +29,11 @@ rebuild gives:
    is rewritten for the loaded items. Tombstones are no nodes, so they leave.
 
 Order of arrival changes only which fold does the work, never the components, their keys,
-titles or status (functions of the member items alone). Cost: the loaded set, i.e. the new
-items, their threads and links, their scope's items within ``REACH`` (chatter looks only at
-its own place within ``SAME_PLACE``), and the storylines those belong to; never a scan of
-the store. A storyline can only grow big through explicit edges (one long thread), which
-loading the thread costs anyway.
+titles or status (functions of the member items alone). Cost: the new items, their threads
+and links, their scope's items within ``REACH`` (chatter looks only at its own place within
+``SAME_PLACE``), and the storylines the new items join; never a scan of the store, nor the
+storylines that merely lie near a new item. A storyline can only grow big through explicit
+edges (one long thread), which loading the thread costs anyway.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ class StorylinesFolder:
         fresh = [graph.nodes[i] for i in again if i in graph.nodes]
         loaded.update(_rows(conn, _nearby(conn, fresh) - set(loaded)))
         graph.add(loaded.values())
+        loaded = _reached(conn, graph, loaded, again)
         member_of = _closure(conn, graph, loaded)
         shown = _write(conn, graph, loaded, member_of, now)
         graph.keep_flags()
@@ -368,6 +372,25 @@ def _nearby(conn: Connection, fresh: list[Node]) -> set[int]:
     return found
 
 
+def _reached(
+    conn: Connection, graph: _Graph, loaded: dict[int, Any], fresh: set[int]
+) -> dict[int, Any]:
+    """The loaded items connected to a fresh one; the rest of the neighbourhood was loaded
+    only to find the fresh items' edges, and none reached it.
+
+    A neighbour no path from a fresh item reaches keeps every edge it had, so its
+    storyline stays as it is unless a member that is reached brings it in (the closure
+    then loads it whole). Reading the storylines of every item near a new one instead
+    re-summarised hundreds untouched at 1M items."""
+    nodes = [graph.nodes[i] for i in sorted(loaded) if i in graph.nodes]
+    edges, _mentions = _links(conn, {n.canonical for n in nodes})
+    kept = {i: row for i, row in loaded.items() if i in fresh or i not in graph.nodes}
+    for group in components(nodes, edges).groups:
+        if any(n.id in fresh for n in group):
+            kept.update((n.id, loaded[n.id]) for n in group)
+    return kept
+
+
 def _memberships(conn: Connection, ids: Iterable[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     for part in _parts(ids):
@@ -405,6 +428,16 @@ def _closure(conn: Connection, graph: _Graph, loaded: dict[int, Any]) -> dict[in
             return member_of
         loaded.update(_rows(conn, more))
         graph.add(loaded.values())
+
+
+def _joined(conn: Connection, ids: Iterable[int]) -> dict[int, datetime]:
+    found: dict[int, datetime] = {}
+    for part in _parts(ids):
+        query = select(storyline_item.c.item_id, storyline_item.c.added_at).where(
+            storyline_item.c.item_id.in_(part)
+        )
+        found.update({i: t for i, t in conn.execute(query)})
+    return found
 
 
 def _links(
@@ -457,6 +490,7 @@ def _write(
     # By key: SQLite may give a new storyline the id of one just deleted.
     key_of = {r.id: r.key for r in [*existing.values(), *before.values()]}
     was = {iid: key_of.get(sid) for iid, sid in member_of.items()}
+    joined = _joined(conn, loaded)
     for part in _parts(loaded):
         conn.execute(delete(storyline_item).where(storyline_item.c.item_id.in_(part)))
     for part in _parts(gone):
@@ -494,7 +528,9 @@ def _write(
             for c in clients
         }
         links.extend(
-            {"storyline_id": sid, "item_id": n.id, "added_at": now,
+            # When it first joined a storyline, kept as the storyline grows or merges:
+            # a view "as of" an earlier time still finds it there.
+            {"storyline_id": sid, "item_id": n.id, "added_at": joined.get(n.id, now),
              "reason": "first" if n is group[0] else found.reasons.get(n.id, "first")}
             for n in group
         )
