@@ -165,8 +165,13 @@ def similar(a: Node, b: Node) -> str | None:
     return None
 
 
-def components(nodes: list[Node], links: Iterable[tuple[str, str]]) -> Components:
-    """Connected components of these nodes under thread, link and similarity edges."""
+def components(
+    nodes: list[Node], links: Iterable[tuple[str, str]], touching: set[int] | None = None
+) -> Components:
+    """Connected components of these nodes under thread, link and similarity edges.
+
+    With ``touching``, only similarity edges with an end in it are looked for: enough to
+    tell which items those reach, at a fraction of the pairs."""
     uf = _UnionFind(n.id for n in nodes)
     by_canonical = {n.canonical: n for n in nodes}
     reasons: dict[int, str] = {}
@@ -188,7 +193,7 @@ def components(nodes: list[Node], links: Iterable[tuple[str, str]]) -> Component
         a, b = by_canonical.get(source), by_canonical.get(target)
         if a is not None and b is not None and a.id != b.id and linked(a, b):
             join(a, b, "link")
-    _similarity(nodes, join)
+    _similarity(nodes, join, touching)
     groups: dict[int, list[Node]] = defaultdict(list)
     for node in nodes:
         groups[uf.find(node.id)].append(node)
@@ -197,8 +202,11 @@ def components(nodes: list[Node], links: Iterable[tuple[str, str]]) -> Component
     return Components(ordered, reasons)
 
 
-def _similarity(nodes: list[Node], join: Callable[[Node, Node, str], None]) -> None:
-    """Compare only pairs that share a scope and a term and lie within reach in time."""
+def _similarity(
+    nodes: list[Node], join: Callable[[Node, Node, str], None], touching: set[int] | None
+) -> None:
+    """Compare only pairs that share a scope and a term and lie within reach in time (and
+    have an end in ``touching``, if given)."""
     index: dict[tuple[str, str], list[Node]] = defaultdict(list)
     for node in nodes:
         if node.noise or node.time is None:
@@ -217,6 +225,10 @@ def _similarity(nodes: list[Node], join: Callable[[Node, Node, str], None]) -> N
                 assert other.time is not None
                 if other.time - node.time > REACH:
                     break
+                if touching is not None and node.id not in touching and (
+                    other.id not in touching
+                ):
+                    continue
                 pair = (min(node.id, other.id), max(node.id, other.id))
                 if pair in seen:
                     continue

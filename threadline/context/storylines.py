@@ -381,11 +381,12 @@ def _reached(
     A neighbour no path from a fresh item reaches keeps every edge it had, so its
     storyline stays as it is unless a member that is reached brings it in (the closure
     then loads it whole). Reading the storylines of every item near a new one instead
-    re-summarised hundreds untouched at 1M items."""
+    re-summarised hundreds untouched at 1M items. Similarity edges between two old items
+    are left out here: they join items of one old storyline, which the closure loads."""
     nodes = [graph.nodes[i] for i in sorted(loaded) if i in graph.nodes]
     edges, _mentions = _links(conn, {n.canonical for n in nodes})
     kept = {i: row for i, row in loaded.items() if i in fresh or i not in graph.nodes}
-    for group in components(nodes, edges).groups:
+    for group in components(nodes, edges, touching=fresh).groups:
         if any(n.id in fresh for n in group):
             kept.update((n.id, loaded[n.id]) for n in group)
     return kept
