@@ -173,3 +173,40 @@ def test_status_counts(store: Engine) -> None:
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
         message("5.1", "x", created_at=datetime(2026, 1, 1))
+
+
+def test_a_big_fold_refreshes_the_planner_statistics_on_postgresql(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from sqlalchemy import text
+
+    import threadline.context.accumulate as accumulate_module
+
+    def analyzed(tries: int = 1) -> bool:
+        with store.connect() as conn:
+            if store.dialect.name == "postgresql":
+                # Another backend's statistics reach the view within a second or so.
+                for _ in range(tries):
+                    if conn.execute(text(
+                        "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                        "WHERE relname = 'item'"
+                    )).scalar_one():
+                        return True
+                    conn.rollback()
+                    time.sleep(0.25)
+                return False
+            return conn.execute(text(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            )).scalar_one() > 0
+
+    monkeypatch.setattr(accumulate_module, "ANALYZE_AFTER", 3)
+    run_import(store, ListImporter([message("1.1", "one"), message("1.2", "two")]), Path("x"))
+    accumulate_module.accumulate(store, folders=[])
+    assert not analyzed()
+    more: list[Record] = [message(f"2.{n}", f"note {n}") for n in range(3)]
+    run_import(store, ListImporter(more), Path("x"))
+    accumulate_module.accumulate(store, folders=[])
+    # PostgreSQL gets fresh statistics; SQLite's plans are tuned without any.
+    assert analyzed(tries=20) == (store.dialect.name == "postgresql")

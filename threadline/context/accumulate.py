@@ -18,6 +18,7 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, func, select
 
 from threadline.store.context_schema import accumulation_state
+from threadline.store.engine import refresh_statistics
 from threadline.store.schema import item
 from threadline.store.upsert import insert_or_update
 from threadline.store.writer import utcnow
@@ -27,6 +28,9 @@ STATE = "items"
 # the storylines they join) and rewrites it: big chunks load a neighbourhood once for many
 # items, and a crash still redoes no more than one of them.
 CHUNK = 5000
+# A fold this big (a first import) changes the tables enough to refresh PostgreSQL's
+# planner statistics before anything queries them.
+ANALYZE_AFTER = 20_000
 
 
 class Folder(Protocol):
@@ -126,4 +130,6 @@ def accumulate(
             report.chunks += 1
         if progress:
             progress(len(ids))
+    if report.items >= ANALYZE_AFTER:
+        refresh_statistics(engine)
     return report
