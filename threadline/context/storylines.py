@@ -392,13 +392,14 @@ def _reached(
     return kept
 
 
-def _memberships(conn: Connection, ids: Iterable[int]) -> dict[int, int]:
-    found: dict[int, int] = {}
+def _membership(conn: Connection, ids: Iterable[int], column: Any) -> dict[int, Any]:
+    """One ``storyline_item`` column (the storyline, when it joined) for each of these."""
+    found: dict[int, Any] = {}
     for part in _parts(ids):
-        query = select(storyline_item.c.item_id, storyline_item.c.storyline_id).where(
+        query = select(storyline_item.c.item_id, column).where(
             storyline_item.c.item_id.in_(part)
         )
-        found.update({i: s for i, s in conn.execute(query)})
+        found.update({i: value for i, value in conn.execute(query)})
     return found
 
 
@@ -409,7 +410,9 @@ def _closure(conn: Connection, graph: _Graph, loaded: dict[int, Any]) -> dict[in
     asked: set[int] = set()
     followed: set[int] = set()
     while True:
-        member_of.update(_memberships(conn, set(loaded) - asked))
+        member_of.update(
+            _membership(conn, set(loaded) - asked, storyline_item.c.storyline_id)
+        )
         asked |= set(loaded)
         stories = set(member_of.values())
         more: set[int] = set()
@@ -429,16 +432,6 @@ def _closure(conn: Connection, graph: _Graph, loaded: dict[int, Any]) -> dict[in
             return member_of
         loaded.update(_rows(conn, more))
         graph.add(loaded.values())
-
-
-def _joined(conn: Connection, ids: Iterable[int]) -> dict[int, datetime]:
-    found: dict[int, datetime] = {}
-    for part in _parts(ids):
-        query = select(storyline_item.c.item_id, storyline_item.c.added_at).where(
-            storyline_item.c.item_id.in_(part)
-        )
-        found.update({i: t for i, t in conn.execute(query)})
-    return found
 
 
 def _links(
@@ -491,7 +484,7 @@ def _write(
     # By key: SQLite may give a new storyline the id of one just deleted.
     key_of = {r.id: r.key for r in [*existing.values(), *before.values()]}
     was = {iid: key_of.get(sid) for iid, sid in member_of.items()}
-    joined = _joined(conn, loaded)
+    joined = _membership(conn, loaded, storyline_item.c.added_at)
     for part in _parts(loaded):
         conn.execute(delete(storyline_item).where(storyline_item.c.item_id.in_(part)))
     for part in _parts(gone):
