@@ -374,6 +374,36 @@ def test_a_small_time_window_ranks_every_match_in_it(
         assert {h.canonical_id for h in small} <= wanted and small
 
 
+def test_a_small_client_ranks_every_match_it_holds(
+    chatter: Engine, tight: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threadline.store.search as fts
+
+    wanted = {f"slack:C1:{300 + n}.1" for n in range(20)}
+    with chatter.begin() as conn:
+        cid = conn.execute(client.insert().values(
+            name="Acme Corp", origin="config", rules={}, created_at=T0
+        )).inserted_primary_key[0]
+        ids = conn.execute(select(item.c.id).where(item.c.canonical_id.in_(wanted))).scalars()
+        conn.execute(item_client.insert(), [
+            {"item_id": i, "client_id": cid, "rule": "config-channel", "detail": "#acme"}
+            for i in ids
+        ])
+    only = SearchFilters(client_ids=[cid])
+    with chatter.connect() as conn:
+        small = search(conn, "pricing page", match="any", limit=50, filters=only)
+        monkeypatch.setattr(fts, "WINDOW_ITEMS", 5)
+        large = search(conn, "pricing page", match="any", limit=50, filters=only)
+    # Only the client's items, on both engines.
+    assert {h.canonical_id for h in small} <= wanted and small
+    assert {h.canonical_id for h in large} <= wanted and large
+    if chatter.dialect.name == "sqlite":
+        # 20 items: a client that small is ranked whole, past the newest-matches bound.
+        assert {h.canonical_id for h in small} == wanted
+        # Over WINDOW_ITEMS, the client's newest CANDIDATES matches are ranked.
+        assert {h.canonical_id for h in large} == {f"slack:C1:{n}.1" for n in range(315, 320)}
+
+
 def test_the_newest_matches_are_found_across_windows_of_time(
     store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
-from threadline.store.context_schema import storyline, storyline_item
+from threadline.store.context_schema import item_client, storyline, storyline_item
 from threadline.store.schema import identity, item, person
 from threadline.store.types import UTCDateTime
 
@@ -31,7 +31,8 @@ RARE_DF = 2000
 RANK_ALL = 2000
 RARE_TERM = 300
 CANDIDATES = 1000
-# A time window with at most this many items bounds the rows ranked by itself, on SQLite.
+# A time window, or clients, with at most this many items bound the rows ranked by
+# themselves, on SQLite.
 WINDOW_ITEMS = 40_000
 # PostgreSQL reads candidates back from the newest item in these windows (see _pg_newest).
 WINDOW_DAYS = (1, 4, 16, 64)
@@ -212,6 +213,18 @@ def _small_window(conn: Connection, filters: SearchFilters) -> bool:
     return conn.execute(select(func.count()).select_from(inside)).scalar_one() <= WINDOW_ITEMS
 
 
+def _small_client(conn: Connection, filters: SearchFilters) -> bool:
+    if not filters.client_ids:
+        return False
+    placed = (
+        select(item_client.c.item_id)
+        .where(item_client.c.client_id.in_(list(filters.client_ids)))
+        .limit(WINDOW_ITEMS + 1)
+        .subquery()
+    )
+    return conn.execute(select(func.count()).select_from(placed)).scalar_one() <= WINDOW_ITEMS
+
+
 def doc_counts(conn: Connection, terms: list[str]) -> dict[str, int]:
     """How many items match each word, counted up to ``RARE_DF``: enough to tell a rare word
     from a common one at the cost of reading a few pages of its posting list."""
@@ -268,7 +281,9 @@ def candidates(
 
     Given rows (``filters.item_ids``) are their own bound; so, on SQLite, is a time window
     of at most ``WINDOW_ITEMS`` items, read from the occurred_at index: walking the newest
-    matches back to an old window would read every match in between.
+    matches back to an old window would read every match in between. So are the items of
+    filtered clients when they are that few: a client's matches are otherwise checked one
+    by one among every match in the store (``--client`` at 1M: p95 304 -> 36 ms).
 
     Scoring costs per matched row, and common words match hundreds of thousands of chat
     lines. Past ``RANK_ALL`` matches, the rows ranked are every row with a rare word and
@@ -292,6 +307,12 @@ def candidates(
         return (
             "AND +item_fts.rowid IN (SELECT id FROM item "
             "WHERE item.occurred_at >= :since AND item.occurred_at < :until)"
+        )
+    if not postgres and _small_client(conn, filters):
+        # A client's items are a hard filter, so ranking only them changes no result.
+        return (
+            "AND +item_fts.rowid IN (SELECT item_id FROM item_client "
+            "WHERE item_client.client_id IN :clients)"
         )
     rare = [t for t in terms if counts[t] < RARE_TERM]
     spell = _tsquery if postgres else _fts5_query
