@@ -384,10 +384,11 @@ def test_a_small_client_ranks_every_match_it_holds(
         cid = conn.execute(client.insert().values(
             name="Acme Corp", origin="config", rules={}, created_at=T0
         )).inserted_primary_key[0]
-        ids = conn.execute(select(item.c.id).where(item.c.canonical_id.in_(wanted))).scalars()
+    found = ids(chatter)
+    with chatter.begin() as conn:
         conn.execute(item_client.insert(), [
-            {"item_id": i, "client_id": cid, "rule": "config-channel", "detail": "#acme"}
-            for i in ids
+            {"item_id": found[c], "client_id": cid, "rule": "config-channel", "detail": "#acme"}
+            for c in wanted
         ])
     only = SearchFilters(client_ids=[cid])
     with chatter.connect() as conn:

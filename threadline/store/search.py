@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy import Connection, Select, bindparam, func, select, text
 
 from threadline.store.context_schema import item_client, storyline, storyline_item
 from threadline.store.schema import identity, item, person
@@ -204,25 +204,23 @@ def search(
 def _small_window(conn: Connection, filters: SearchFilters) -> bool:
     if filters.since is None or filters.until is None:
         return False
-    inside = (
-        select(item.c.id)
-        .where(item.c.occurred_at >= filters.since, item.c.occurred_at < filters.until)
-        .limit(WINDOW_ITEMS + 1)
-        .subquery()
-    )
-    return conn.execute(select(func.count()).select_from(inside)).scalar_one() <= WINDOW_ITEMS
+    return _few(conn, select(item.c.id).where(
+        item.c.occurred_at >= filters.since, item.c.occurred_at < filters.until
+    ))
 
 
 def _small_client(conn: Connection, filters: SearchFilters) -> bool:
     if not filters.client_ids:
         return False
-    placed = (
-        select(item_client.c.item_id)
-        .where(item_client.c.client_id.in_(list(filters.client_ids)))
-        .limit(WINDOW_ITEMS + 1)
-        .subquery()
-    )
-    return conn.execute(select(func.count()).select_from(placed)).scalar_one() <= WINDOW_ITEMS
+    return _few(conn, select(item_client.c.item_id).where(
+        item_client.c.client_id.in_(list(filters.client_ids))
+    ))
+
+
+def _few(conn: Connection, rows: Select[Any]) -> bool:
+    """At most ``WINDOW_ITEMS`` rows, counted no further than one past that."""
+    bounded = rows.limit(WINDOW_ITEMS + 1).subquery()
+    return conn.execute(select(func.count()).select_from(bounded)).scalar_one() <= WINDOW_ITEMS
 
 
 def doc_counts(conn: Connection, terms: list[str]) -> dict[str, int]:
